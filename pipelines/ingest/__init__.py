@@ -1,0 +1,1 @@
+"""Shared ingestion mechanisms: pre-flight, readers, header matching, value normalisation."""

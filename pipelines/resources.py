@@ -1,0 +1,52 @@
+"""The one Dagster resource: where the raw uploads, the reference data and the warehouse live."""
+
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+from dagster import ConfigurableResource
+from dagster_duckdb import DuckDBResource
+
+from pipelines.reference import ReferenceData
+from pipelines.settings import Settings, load_settings
+from pipelines.warehouse import WAREHOUSE_DDL
+
+
+class WarehouseResource(ConfigurableResource):
+    """Paths of the project; the working database is opened through dagster-duckdb (it retries on a lock)."""
+
+    raw_dir: str
+    warehouse_path: str
+    reference_dir: str
+    departement: str = "72"
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> "WarehouseResource":
+        settings = settings or load_settings()
+        return cls(
+            raw_dir=str(settings.raw_dir),
+            warehouse_path=str(settings.warehouse_path),
+            reference_dir=str(settings.reference_dir),
+            departement=settings.departement,
+        )
+
+    def settings(self) -> Settings:
+        return Settings(
+            raw_dir=Path(self.raw_dir),
+            warehouse_path=Path(self.warehouse_path),
+            reference_dir=Path(self.reference_dir),
+            departement=self.departement,
+        )
+
+    def reference(self) -> ReferenceData:
+        return ReferenceData(Path(self.reference_dir), self.departement)
+
+    @contextmanager
+    def working(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        settings = self.settings()
+        settings.build_dir.mkdir(parents=True, exist_ok=True)
+        with DuckDBResource(database=str(settings.working_database)).get_connection() as connection:
+            connection.execute(WAREHOUSE_DDL.read_text(encoding="utf-8"))
+            yield connection

@@ -1,0 +1,200 @@
+"""Dagster assets built from a source unit: staging (validated uploads) then indicators.
+
+Thin on purpose: the work is done by plain functions in pipelines.validation and
+pipelines.warehouse; this module only says what Dagster should show and record.
+"""
+
+
+from pathlib import Path
+
+import polars as pl
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    TableColumn,
+    TableSchema,
+    asset,
+)
+
+from pipelines.problems import ProblemsFound, errors, summary, warnings
+from pipelines.reference import REFERENCE_TABLES
+from pipelines.resources import WarehouseResource
+from pipelines.source import SourceUnit
+from pipelines.validation import ParsedUpload, parse_upload
+from pipelines.warehouse import (
+    compute_indicators,
+    ensure_staging,
+    load_upload,
+    record_checks,
+    record_upload,
+    replace_indicators,
+)
+
+WAREHOUSE_POOL = "warehouse"  # every write to the working database goes through this pool (limit 1)
+REFERENCE_KEYS = [AssetKey(["ref", t.name]) for t in REFERENCE_TABLES]
+IGNORED_NAMES = ("~$", ".", "_")  # Office lock files, hidden files, our own _rejets folder
+IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload", ".md")
+
+
+def staging_key(unit: SourceUnit) -> AssetKey:
+    return AssetKey(["staging", unit.source_id])
+
+
+def kpi_key(unit: SourceUnit) -> AssetKey:
+    return AssetKey(["kpi", unit.source_id])
+
+
+def list_uploads(folder: Path) -> list[Path]:
+    """Files a steward dropped, oldest first (a later file for the same period replaces an earlier one)."""
+    if not folder.is_dir():
+        return []
+    files = [
+        p for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(IGNORED_NAMES) and not p.name.lower().endswith(IGNORED_SUFFIXES)
+    ]
+    return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+
+
+def column_schema(frame: pl.DataFrame) -> TableSchema:
+    return TableSchema(columns=[TableColumn(name, str(dtype)) for name, dtype in frame.schema.items()])
+
+
+def upload_check_results(uploads: list[ParsedUpload]) -> list[dict]:
+    """One audit row per upload: passed, or the French summary of what is wrong."""
+    results = []
+    for upload in uploads:
+        problems = upload.problems
+        results.append({
+            "check_name": "fichier_valide",
+            "upload_sha256": upload.sha256,
+            "severity": "erreur" if errors(problems) else "avertissement",
+            "passed": not errors(problems),
+            "message": f"{upload.path.name} : " + (summary(problems, 20) if problems else "aucun problème."),
+        })
+    return results
+
+
+def build_source_assets(unit: SourceUnit) -> list:
+    tags = {"objectif": str(unit.objective), **unit.tags}
+
+    @asset(
+        key=staging_key(unit),
+        group_name=unit.source_id,
+        deps=REFERENCE_KEYS,
+        pool=WAREHOUSE_POOL,
+        kinds={"duckdb", "polars"},
+        tags=tags,
+        description=f"{unit.label} : lignes validées de chaque fichier déposé dans raw/{unit.source_id}/.",
+        check_specs=[AssetCheckSpec(
+            "fichiers_deposes_valides",
+            asset=staging_key(unit),
+            description="Chaque fichier déposé respecte le contrat de la source (sinon il est rejeté, rien n'est chargé).",
+        )],
+    )
+    def staging_asset(context: AssetExecutionContext, warehouse: WarehouseResource):
+        settings = warehouse.settings()
+        reference = warehouse.reference()
+        uploads: list[ParsedUpload] = []
+        seen: set[str] = set()
+        for path in list_uploads(settings.raw_dir / unit.source_id):
+            upload = parse_upload(path, unit, reference, settings)
+            if upload.sha256 in seen:  # the same content under another name counts once
+                continue
+            seen.add(upload.sha256)
+            uploads.append(upload)
+        accepted = [u for u in uploads if u.accepted]
+        rejected = [u for u in uploads if not u.accepted]
+        with warehouse.working() as connection:
+            connection.begin()
+            ensure_staging(connection, unit)
+            connection.execute(f"DELETE FROM {unit.staging_table}")  # rebuilt from raw/ alone
+            for upload in accepted:
+                load_upload(connection, upload)
+            for upload in uploads:
+                record_upload(connection, upload)
+            record_checks(connection, unit.source_id, upload_check_results(uploads))
+            connection.commit()
+            rows = connection.execute(f"SELECT count(*) FROM {unit.staging_table}").fetchall()[0][0]
+            preview = connection.sql(f"SELECT * FROM {unit.staging_table} LIMIT 10").pl()
+        for upload in rejected:
+            context.log.warning(f"Fichier rejeté : {upload.path.name}\n{summary(upload.problems, 20)}")
+        yield MaterializeResult(
+            metadata={
+                "dagster/row_count": rows,
+                "dagster/column_schema": column_schema(preview),
+                "fichiers_acceptes": MetadataValue.json([u.path.name for u in accepted]),
+                "fichiers_rejetes": MetadataValue.json([u.path.name for u in rejected]),
+                "sha256_acceptes": MetadataValue.json([u.sha256 for u in accepted]),
+                "apercu": MetadataValue.md(_markdown(preview)),
+            }
+        )
+        yield AssetCheckResult(
+            check_name="fichiers_deposes_valides",
+            passed=not rejected,
+            severity=AssetCheckSeverity.WARN,
+            metadata={
+                "fichiers_rejetes": len(rejected),
+                "avertissements": sum(len(warnings(u.problems)) for u in uploads),
+                "problemes": MetadataValue.md(
+                    "\n\n".join(f"**{u.path.name}**\n\n```\n{summary(u.problems, 30)}\n```" for u in rejected) or "aucun"
+                ),
+            },
+        )
+
+    @asset(
+        key=kpi_key(unit),
+        group_name=unit.source_id,
+        deps=[staging_key(unit), *REFERENCE_KEYS],
+        pool=WAREHOUSE_POOL,
+        kinds={"duckdb"},
+        tags=tags,
+        description=f"Indicateurs calculés depuis « {unit.label} » : "
+        + ", ".join(i.indicator_id for i in unit.indicators) + ".",
+        check_specs=[AssetCheckSpec(
+            "valeurs_coherentes",
+            asset=kpi_key(unit),
+            blocking=True,
+            description="Taux entre 0 et 1, numérateur ≤ dénominateur, une valeur par clé : vérifié avant écriture.",
+        )],
+    )
+    def kpi_asset(context: AssetExecutionContext, warehouse: WarehouseResource):
+        with warehouse.working() as connection:
+            ensure_staging(connection, unit)
+            values = compute_indicators(connection, unit)
+            connection.begin()
+            try:
+                replace_indicators(connection, unit, values)  # checks the values before writing them
+            except ProblemsFound as failure:
+                connection.rollback()
+                raise Failure(
+                    description="Indicateurs incohérents, rien n'est écrit ni publié :\n" + summary(failure.problems),
+                    metadata={"problemes": MetadataValue.md(summary(failure.problems))},
+                ) from None
+            connection.commit()
+        yield MaterializeResult(
+            metadata={
+                "dagster/row_count": values.height,
+                "dagster/column_schema": column_schema(values),
+                "indicateurs": MetadataValue.json(sorted(values["indicator_id"].unique().to_list())),
+                "apercu": MetadataValue.md(_markdown(values.filter(pl.col("territory_level") == "departement").head(20))),
+            }
+        )
+        yield AssetCheckResult(check_name="valeurs_coherentes", passed=True, metadata={"valeurs": values.height})
+
+    return [staging_asset, kpi_asset]
+
+
+def _markdown(frame: pl.DataFrame) -> str:
+    """A small markdown table for the Dagster UI (no pandas on this path)."""
+    if frame.height == 0:
+        return "(vide)"
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "---|" * frame.width
+    body = ["| " + " | ".join("" if v is None else str(v).replace("|", "/") for v in row) + " |" for row in frame.iter_rows()]
+    return "\n".join([header, rule, *body])

@@ -1,0 +1,249 @@
+"""The warehouse: a private working database that runs write to, and the published file analysts read.
+
+Runs write only to `warehouse/.build/working.duckdb`. Publishing copies it into a new file
+(`COPY FROM DATABASE`, which keeps comments and constraints), then renames that file over
+`warehouse/esante.duckdb` in one atomic step. An analyst holding the previous file keeps reading
+it; a run that dies before the rename leaves the published file untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import polars as pl
+
+from pipelines.problems import Problem, ProblemsFound, errors, summary
+from pipelines.reference import REFERENCE_TABLES, ReferenceData
+from pipelines.settings import Settings
+from pipelines.source import SourceUnit
+from pipelines.validation import ParsedUpload
+
+WAREHOUSE_DDL = Path(__file__).parent / "sql" / "warehouse.sql"
+INDICATOR_COLUMNS = (
+    "indicator_id", "territory_level", "territory_code", "period", "segment",
+    "numerator", "denominator", "value", "unit", "upload_sha256",
+)
+
+
+@contextmanager
+def working_connection(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection to the working database, with the warehouse schema in place."""
+    settings.build_dir.mkdir(parents=True, exist_ok=True)
+    connection = duckdb.connect(str(settings.working_database))
+    try:
+        connection.execute(WAREHOUSE_DDL.read_text(encoding="utf-8"))
+        yield connection
+    finally:
+        connection.close()
+
+
+def sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+# --- reference -----------------------------------------------------------------------------------
+
+def load_reference_table(connection: duckdb.DuckDBPyConnection, name: str, reference: ReferenceData) -> int:
+    spec = next(t for t in REFERENCE_TABLES if t.name == name)
+    frame = reference.table(name)
+    connection.register("reference_rows", frame)
+    try:
+        connection.execute(f"CREATE OR REPLACE TABLE ref.{spec.name} AS SELECT * FROM reference_rows")
+        # COMMENT takes no bound parameter; the text comes from the fixed reference catalogue.
+        connection.execute(f"COMMENT ON TABLE ref.{spec.name} IS {sql_literal(spec.description)}")
+    finally:
+        connection.unregister("reference_rows")
+    return frame.height
+
+
+# --- staging -------------------------------------------------------------------------------------
+
+def ensure_staging(connection: duckdb.DuckDBPyConnection, unit: SourceUnit) -> None:
+    connection.execute(unit.sql("staging.sql"))
+
+
+def load_upload(connection: duckdb.DuckDBPyConnection, upload: ParsedUpload) -> None:
+    """Apply the unit's load.sql to one accepted upload (exposed to SQL as `upload_rows`)."""
+    assert upload.accepted and upload.frame is not None
+    connection.register("upload_rows", upload.frame)
+    try:
+        parameters = {"period": upload.period, "sha256": upload.sha256}
+        for statement in _statements(upload.unit.sql("load.sql")):
+            used = {k: v for k, v in parameters.items() if f"${k}" in statement}
+            connection.execute(statement, used)
+    finally:
+        connection.unregister("upload_rows")
+
+
+def _statements(script: str) -> list[str]:
+    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def record_upload(connection: duckdb.DuckDBPyConnection, upload: ParsedUpload) -> None:
+    status = "accepted" if upload.accepted else "rejected"
+    message = summary(upload.problems) if upload.problems else "Fichier accepté sans remarque."
+    connection.execute(
+        """
+        INSERT INTO audit.upload AS existing
+            (source_id, sha256, file_name, folder, size_bytes, status, message, rows, period,
+             ignored_columns, first_seen_at, processed_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (source_id, sha256) DO UPDATE SET
+            file_name = excluded.file_name, folder = excluded.folder, status = excluded.status,
+            message = excluded.message, rows = excluded.rows, period = excluded.period,
+            ignored_columns = excluded.ignored_columns, processed_at = excluded.processed_at
+        """,
+        [
+            upload.unit.source_id, upload.sha256, upload.path.name, str(upload.path.parent), upload.size,
+            status, message, upload.rows, upload.period, upload.ignored_columns, now(), now(),
+        ],
+    )
+
+
+def record_checks(connection: duckdb.DuckDBPyConnection, source_id: str, results: list[dict]) -> None:
+    """Replace the source's check results with those of this evaluation."""
+    connection.execute("DELETE FROM audit.check_result WHERE source_id = ?", [source_id])
+    for result in results:
+        connection.execute(
+            "INSERT INTO audit.check_result VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [result["check_name"], source_id, result.get("upload_sha256"), result["severity"],
+             result["passed"], result["message"], now()],
+        )
+
+
+# --- indicators ----------------------------------------------------------------------------------
+
+def compute_indicators(connection: duckdb.DuckDBPyConnection, unit: SourceUnit) -> pl.DataFrame:
+    return connection.sql(unit.sql("indicators.sql")).pl()
+
+
+def indicator_problems(values: pl.DataFrame, source_id: str) -> list[Problem]:
+    """Blocking checks on computed values, before they are written (a failing run publishes nothing)."""
+    problems = []
+    key = ["indicator_id", "territory_level", "territory_code", "period", "segment"]
+    duplicated = values.filter(values.select(key).is_duplicated())
+    if duplicated.height:
+        problems.append(Problem(f"{duplicated.height} valeurs d'indicateur en double pour la même clé.",
+                                "Corriger la requête indicators.sql de la source.", file=source_id, check="cle_unique"))
+    over = values.filter(pl.col("numerator") > pl.col("denominator"))
+    if over.height:
+        problems.append(Problem(f"{over.height} valeurs dont le numérateur dépasse le dénominateur.",
+                                "Vérifier les données et la requête.", file=source_id, check="numerateur_le_denominateur"))
+    negative = values.filter((pl.col("numerator") < 0) | (pl.col("denominator") < 0))
+    if negative.height:
+        problems.append(Problem(f"{negative.height} valeurs avec un effectif négatif.",
+                                "Vérifier les données et la requête.", file=source_id, check="effectifs_positifs"))
+    out_of_range = values.filter((pl.col("unit") == "taux") & ~pl.col("value").is_between(0, 1))
+    if out_of_range.height:
+        problems.append(Problem(f"{out_of_range.height} taux hors de l'intervalle [0, 1].",
+                                "Vérifier les données et la requête.", file=source_id, check="taux_entre_0_et_1"))
+    return problems
+
+
+def replace_indicators(connection: duckdb.DuckDBPyConnection, unit: SourceUnit, values: pl.DataFrame) -> None:
+    problems = indicator_problems(values, unit.source_id)
+    if errors(problems):
+        raise ProblemsFound(problems)
+    identifiers = [i.indicator_id for i in unit.indicators]
+    connection.register("computed_values", values.select(INDICATOR_COLUMNS))
+    try:
+        connection.execute("DELETE FROM kpi.indicator_value WHERE list_contains(?, indicator_id)", [identifiers])
+        connection.execute(
+            "INSERT INTO kpi.indicator_value BY NAME SELECT *, ? AS computed_at FROM computed_values", [now()]
+        )
+    finally:
+        connection.unregister("computed_values")
+
+
+def replace_catalogue(connection: duckdb.DuckDBPyConnection, units: list[SourceUnit]) -> int:
+    rows = [
+        (i.indicator_id, i.label, i.objective, i.definition, i.unit, unit.source_id)
+        for unit in units
+        for i in unit.indicators
+    ]
+    connection.execute("DELETE FROM kpi.indicator")
+    if rows:
+        connection.executemany("INSERT INTO kpi.indicator VALUES (?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)
+
+
+# --- publication ---------------------------------------------------------------------------------
+
+def publish(settings: Settings) -> Path:
+    """Copy the working database into a fresh file and rename it over the published one, atomically."""
+    target = settings.warehouse_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(target.parent)
+    temporary = target.parent / f".{target.stem}.{os.getpid()}.tmp.duckdb"
+    temporary.unlink(missing_ok=True)
+    with working_connection(settings) as connection:
+        connection.execute("CHECKPOINT")
+        connection.execute(f"ATTACH {sql_literal(str(temporary))} AS publication")
+        try:
+            connection.execute(f"COPY FROM DATABASE {_working_alias(settings)} TO publication")
+        finally:
+            connection.execute("DETACH publication")
+    if Path(f"{temporary}.wal").exists():  # a leftover WAL beside the published name breaks every open
+        raise RuntimeError(f"journal WAL inattendu après la copie : {temporary}.wal")
+    _fsync(temporary)
+    if target.exists():
+        _keep_version(target, settings)
+    os.replace(temporary, target)
+    _fsync(target.parent)
+    return target
+
+
+def _working_alias(settings: Settings) -> str:
+    return settings.working_database.stem
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _keep_version(target: Path, settings: Settings) -> None:
+    versions = settings.versions_dir
+    versions.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
+    try:
+        os.link(target, versions / f"{target.stem}-{stamp}.duckdb")
+    except OSError:
+        return
+    kept = sorted(versions.glob(f"{target.stem}-*.duckdb"))
+    for old in kept[: max(0, len(kept) - settings.kept_versions)]:
+        old.unlink(missing_ok=True)
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Temporary files left by a publication that was killed (its process is gone)."""
+    for leftover in folder.glob(".*.tmp.duckdb*"):
+        try:
+            pid = int(leftover.name.split(".")[2])
+        except (IndexError, ValueError):
+            continue
+        if not _process_alive(pid):
+            leftover.unlink(missing_ok=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
