@@ -42,6 +42,20 @@ class Indicator:
 
 
 @dataclass(frozen=True)
+class QualityCheck:
+    """A data-quality check a unit declares, shown as a Dagster asset check and kept in audit.check_result.
+
+    stage "upload": the unit's `check_rows` reports it as problems whose `check` is this name
+    (a warning keeps the rows loading, e.g. declared totals that do not match the detail rows).
+    stage "indicators": the unit's `checks.sql` returns rows (check_name, passed, severity, message).
+    """
+
+    name: str
+    description: str  # French
+    stage: str = "upload"
+
+
+@dataclass(frozen=True)
 class SourceUnit:
     source_id: str
     label: str  # French
@@ -54,6 +68,7 @@ class SourceUnit:
     period_label: str = "période"  # French: what the period of an upload is called
     sheet_names: tuple[str, ...] = ()
     check_rows: Callable[["ParsedUpload", "ReferenceData"], list["Problem"]] | None = None
+    quality_checks: tuple[QualityCheck, ...] = ()
     freshness_days: int = 365  # expected cadence: older than this, the source is flagged stale
     tags: dict[str, str] = field(default_factory=dict)
 

@@ -22,7 +22,7 @@ from dagster import (
     asset,
 )
 
-from pipelines.problems import ProblemsFound, errors, summary, warnings
+from pipelines.problems import ProblemsFound, errors, summary
 from pipelines.reference import REFERENCE_TABLES
 from pipelines.resources import WarehouseResource
 from pipelines.source import SourceUnit
@@ -34,6 +34,7 @@ from pipelines.warehouse import (
     record_checks,
     record_upload,
     replace_indicators,
+    run_indicator_checks,
 )
 
 WAREHOUSE_POOL = "warehouse"  # every write to the working database goes through this pool (limit 1)
@@ -65,19 +66,54 @@ def column_schema(frame: pl.DataFrame) -> TableSchema:
     return TableSchema(columns=[TableColumn(name, str(dtype)) for name, dtype in frame.schema.items()])
 
 
-def upload_check_results(uploads: list[ParsedUpload]) -> list[dict]:
-    """One audit row per upload: passed, or the French summary of what is wrong."""
+UPLOAD_CHECK = "fichiers_deposes_valides"
+
+
+def upload_check_results(unit: SourceUnit, uploads: list[ParsedUpload]) -> list[dict]:
+    """Audit rows per upload: is it valid, and each quality check the unit declares for uploads."""
     results = []
     for upload in uploads:
         problems = upload.problems
         results.append({
-            "check_name": "fichier_valide",
+            "check_name": UPLOAD_CHECK,
             "upload_sha256": upload.sha256,
-            "severity": "erreur" if errors(problems) else "avertissement",
+            "severity": "erreur",
             "passed": not errors(problems),
-            "message": f"{upload.path.name} : " + (summary(problems, 20) if problems else "aucun problème."),
+            "message": f"{upload.path.name} : " + (summary(errors(problems), 20) if errors(problems) else "fichier accepté."),
         })
+        if not upload.accepted:
+            continue
+        for check in unit.quality_checks:
+            if check.stage != "upload":
+                continue
+            found = [p for p in problems if p.check == check.name]
+            results.append({
+                "check_name": check.name,
+                "upload_sha256": upload.sha256,
+                "severity": "erreur" if errors(found) else "avertissement",
+                "passed": not found,
+                "message": f"{upload.path.name} : " + (summary(found, 20) if found else "contrôle passé."),
+            })
     return results
+
+
+def as_check_results(results: list[dict], check_names: list[str]) -> list[AssetCheckResult]:
+    """One Dagster check result per declared check, failing where any audit row failed."""
+    outcomes = []
+    for name in check_names:
+        rows = [r for r in results if r["check_name"] == name]
+        failed = [r for r in rows if not r["passed"]]
+        outcomes.append(AssetCheckResult(
+            check_name=name,
+            passed=not failed,
+            severity=AssetCheckSeverity.ERROR if any(r["severity"] == "erreur" for r in failed) else AssetCheckSeverity.WARN,
+            metadata={
+                "evalues": len(rows),
+                "en_echec": len(failed),
+                "messages": MetadataValue.md("\n\n".join(f"```\n{r['message']}\n```" for r in failed) or "aucun échec"),
+            },
+        ))
+    return outcomes
 
 
 def build_source_assets(unit: SourceUnit) -> list:
@@ -91,11 +127,15 @@ def build_source_assets(unit: SourceUnit) -> list:
         kinds={"duckdb", "polars"},
         tags=tags,
         description=f"{unit.label} : lignes validées de chaque fichier déposé dans raw/{unit.source_id}/.",
-        check_specs=[AssetCheckSpec(
-            "fichiers_deposes_valides",
-            asset=staging_key(unit),
-            description="Chaque fichier déposé respecte le contrat de la source (sinon il est rejeté, rien n'est chargé).",
-        )],
+        check_specs=[
+            AssetCheckSpec(
+                UPLOAD_CHECK,
+                asset=staging_key(unit),
+                description="Chaque fichier déposé respecte le contrat de la source (sinon il est rejeté, rien n'est chargé).",
+            ),
+            *(AssetCheckSpec(c.name, asset=staging_key(unit), description=c.description)
+              for c in unit.quality_checks if c.stage == "upload"),
+        ],
     )
     def staging_asset(context: AssetExecutionContext, warehouse: WarehouseResource):
         settings = warehouse.settings()
@@ -118,7 +158,8 @@ def build_source_assets(unit: SourceUnit) -> list:
                 load_upload(connection, upload)
             for upload in uploads:
                 record_upload(connection, upload)
-            record_checks(connection, unit.source_id, upload_check_results(uploads))
+            check_rows = upload_check_results(unit, uploads)
+            record_checks(connection, unit.source_id, "fichier", check_rows)
             connection.commit()
             rows = connection.execute(f"SELECT count(*) FROM {unit.staging_table}").fetchall()[0][0]
             preview = connection.sql(f"SELECT * FROM {unit.staging_table} LIMIT 10").pl()
@@ -134,17 +175,8 @@ def build_source_assets(unit: SourceUnit) -> list:
                 "apercu": MetadataValue.md(_markdown(preview)),
             }
         )
-        yield AssetCheckResult(
-            check_name="fichiers_deposes_valides",
-            passed=not rejected,
-            severity=AssetCheckSeverity.WARN,
-            metadata={
-                "fichiers_rejetes": len(rejected),
-                "avertissements": sum(len(warnings(u.problems)) for u in uploads),
-                "problemes": MetadataValue.md(
-                    "\n\n".join(f"**{u.path.name}**\n\n```\n{summary(u.problems, 30)}\n```" for u in rejected) or "aucun"
-                ),
-            },
+        yield from as_check_results(
+            check_rows, [UPLOAD_CHECK, *(c.name for c in unit.quality_checks if c.stage == "upload")]
         )
 
     @asset(
@@ -156,12 +188,16 @@ def build_source_assets(unit: SourceUnit) -> list:
         tags=tags,
         description=f"Indicateurs calculés depuis « {unit.label} » : "
         + ", ".join(i.indicator_id for i in unit.indicators) + ".",
-        check_specs=[AssetCheckSpec(
-            "valeurs_coherentes",
-            asset=kpi_key(unit),
-            blocking=True,
-            description="Taux entre 0 et 1, numérateur ≤ dénominateur, une valeur par clé : vérifié avant écriture.",
-        )],
+        check_specs=[
+            AssetCheckSpec(
+                "valeurs_coherentes",
+                asset=kpi_key(unit),
+                blocking=True,
+                description="Taux entre 0 et 1, numérateur ≤ dénominateur, une valeur par clé : vérifié avant écriture.",
+            ),
+            *(AssetCheckSpec(c.name, asset=kpi_key(unit), description=c.description)
+              for c in unit.quality_checks if c.stage == "indicators"),
+        ],
     )
     def kpi_asset(context: AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.working() as connection:
@@ -176,6 +212,8 @@ def build_source_assets(unit: SourceUnit) -> list:
                     description="Indicateurs incohérents, rien n'est écrit ni publié :\n" + summary(failure.problems),
                     metadata={"problemes": MetadataValue.md(summary(failure.problems))},
                 ) from None
+            check_rows = run_indicator_checks(connection, unit)
+            record_checks(connection, unit.source_id, "indicateurs", check_rows)
             connection.commit()
         yield MaterializeResult(
             metadata={
@@ -186,6 +224,7 @@ def build_source_assets(unit: SourceUnit) -> list:
             }
         )
         yield AssetCheckResult(check_name="valeurs_coherentes", passed=True, metadata={"valeurs": values.height})
+        yield from as_check_results(check_rows, [c.name for c in unit.quality_checks if c.stage == "indicators"])
 
     return [staging_asset, kpi_asset]
 

@@ -110,15 +110,22 @@ def record_upload(connection: duckdb.DuckDBPyConnection, upload: ParsedUpload) -
     )
 
 
-def record_checks(connection: duckdb.DuckDBPyConnection, source_id: str, results: list[dict]) -> None:
-    """Replace the source's check results with those of this evaluation."""
-    connection.execute("DELETE FROM audit.check_result WHERE source_id = ?", [source_id])
-    for result in results:
-        connection.execute(
-            "INSERT INTO audit.check_result VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [result["check_name"], source_id, result.get("upload_sha256"), result["severity"],
-             result["passed"], result["message"], now()],
-        )
+def record_checks(connection: duckdb.DuckDBPyConnection, source_id: str, stage: str, results: list[dict]) -> None:
+    """Replace the source's check results of this stage ('fichier' or 'indicateurs') with this evaluation."""
+    connection.execute("DELETE FROM audit.check_result WHERE source_id = ? AND stage = ?", [source_id, stage])
+    rows = [
+        [r["check_name"], source_id, stage, r.get("upload_sha256"), r["severity"], r["passed"], r["message"], now()]
+        for r in results
+    ]
+    if rows:
+        connection.executemany("INSERT INTO audit.check_result VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def run_indicator_checks(connection: duckdb.DuckDBPyConnection, unit: SourceUnit) -> list[dict]:
+    """Rows of the unit's checks.sql (check_name, passed, severity, message), if it has one."""
+    if not (unit.directory / "checks.sql").exists():
+        return []
+    return connection.sql(unit.sql("checks.sql")).pl().to_dicts()
 
 
 # --- indicators ----------------------------------------------------------------------------------

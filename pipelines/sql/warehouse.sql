@@ -81,6 +81,7 @@ COMMENT ON COLUMN audit.upload.processed_at IS 'Dernier traitement du fichier.';
 CREATE TABLE IF NOT EXISTS audit.check_result (
     check_name VARCHAR NOT NULL,
     source_id VARCHAR NOT NULL,
+    stage VARCHAR NOT NULL,
     upload_sha256 VARCHAR,
     severity VARCHAR NOT NULL,
     passed BOOLEAN NOT NULL,
@@ -90,6 +91,7 @@ CREATE TABLE IF NOT EXISTS audit.check_result (
 COMMENT ON TABLE audit.check_result IS 'Contrôles de qualité évalués lors du dernier traitement de chaque source.';
 COMMENT ON COLUMN audit.check_result.check_name IS 'Identifiant du contrôle.';
 COMMENT ON COLUMN audit.check_result.source_id IS 'Source contrôlée.';
+COMMENT ON COLUMN audit.check_result.stage IS 'Étape : fichier (contrôle d''un fichier déposé) ou indicateurs (contrôle des valeurs calculées).';
 COMMENT ON COLUMN audit.check_result.upload_sha256 IS 'Fichier contrôlé (NULL pour un contrôle sur l''ensemble de la source).';
 COMMENT ON COLUMN audit.check_result.severity IS 'erreur (bloquant) ou avertissement.';
 COMMENT ON COLUMN audit.check_result.passed IS 'Vrai si le contrôle est passé.';
