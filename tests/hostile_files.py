@@ -5,10 +5,18 @@ Only the standard library and openpyxl are used, except
 ``write_password_protected_xlsx`` which needs the optional ``msoffcrypto-tool``
 (``write_encrypted_xlsx_container`` is its stdlib-only stand-in).
 
-What each file does to the readers (fastexcel 0.21 / openpyxl 3.1.5, observed
-under RLIMIT_AS = 4 GiB) is recorded in the builder docstrings' second paragraph
-where it matters; the tests should not rely on a reader's own error to reject a
-file, but check the file before handing it to a reader.
+Observed with fastexcel 0.21 / openpyxl 3.1.5 + defusedxml, RLIMIT_AS = 4 GiB:
+- legacy .xls: a real BIFF8 workbook; fastexcel READS it (3x4), openpyxl refuses it;
+- both encrypted files: fastexcel "Workbook is password protected"; openpyxl BadZipFile;
+- formula without cached value: openpyxl data_only -> None, fastexcel -> null;
+- billion laughs: fastexcel "unrecognized entity `&lol9;`" (it expands nothing);
+  openpyxl -> defusedxml EntitiesForbidden (ValueError "could not read strings"),
+  and without defusedxml expat stops it ("limit on input amplification factor");
+- zip bomb "many_cells": fastexcel aborts the whole process (SIGABRT, "memory
+  allocation of 1739718784 bytes failed", uncatchable; without a limit 3.7 GiB RSS);
+  openpyxl read-only streams it in < 0.4 GiB but is still going at the 60 s timeout.
+  "long_text": fastexcel reads it with 1 GiB RSS in ~2 s, openpyxl in ~16-27 s.
+So check size, magic bytes and zip entry sizes BEFORE handing a file to a reader.
 """
 
 from __future__ import annotations
@@ -449,10 +457,7 @@ def _inline_row(values: list[str]) -> str:
 def write_formula_without_cached_value_xlsx(
     folder: Path, name: str = "formule_sans_valeur.xlsx", formula: str = '="Pharmacie "&"de garde"'
 ) -> Path:
-    """Survey xlsx whose cell B2 (Raison sociale) is ``formula`` saved by openpyxl, i.e. <f> with an empty <v/>: no cached value.
-
-    Observed: openpyxl data_only=True reads None; fastexcel reads the cell as null (empty).
-    """
+    """Survey xlsx whose B2 (Raison sociale) is ``formula`` as openpyxl saves it: <f> and an empty <v/>, no cached value."""
     rows = [list(r) for r in SURVEY_ROWS]
     rows[0][1] = formula
     return write_survey_xlsx(folder, name, rows=rows)
@@ -461,10 +466,7 @@ def write_formula_without_cached_value_xlsx(
 def write_billion_laughs_xlsx(
     folder: Path, name: str = "billion_laughs.xlsx", part: str = "sharedStrings", levels: int = 9
 ) -> Path:
-    """xlsx whose xl/sharedStrings.xml (part="sharedStrings") or sheet XML (part="sheet") declares a DOCTYPE with nested entities lol0..lol<levels> (10x each: 3*10**levels chars), used in cell B2.
-
-    levels=0 gives the same file with a harmless single entity (control).
-    """
+    """xlsx whose sharedStrings.xml (part="sharedStrings") or sheet1.xml (part="sheet") has a DOCTYPE of nested entities (3*10**levels chars, used in B2; levels=0: one harmless entity)."""
     if part not in ("sharedStrings", "sheet"):
         raise ValueError("part must be 'sharedStrings' or 'sheet'")
     root = "sst" if part == "sharedStrings" else "worksheet"
@@ -608,11 +610,11 @@ def write_zip_bomb_xlsx(
     uncompressed_size: int = 1 << 30,
     layout: str = "long_text",
 ) -> Path:
-    """Valid xlsx whose sheet1.xml inflates to ~uncompressed_size (default 1 GiB): "long_text" = 32,000-char cells, file ~1.2 MB; "many_cells" = 4 short cells a row, ~3.6 MB.
-
-    Built in ~0.1 s: one 1 MiB chunk of rows is deflated once (full flush) and its
-    compressed bytes written N times; the CRC-32 is combined arithmetically.
-    """
+    """Valid xlsx whose sheet1.xml inflates to ~uncompressed_size (1 GiB): layout "long_text" (32,000-char cells) ~1.2 MB, "many_cells" (13.6 M rows of 4 numbers) ~3.7 MB."""
+    # Built in ~0.05 s: one 1 MiB chunk of rows is deflated once (ending in a full
+    # flush, so it refers to nothing before it) and its compressed bytes are written
+    # N times; the CRC-32 of the repetition is combined arithmetically.  Deflate
+    # cannot exceed ~1032:1, so "about 1 MB for 1 GiB" needs long runs of one byte.
     if layout == "long_text":
         row = _inline_row(["720000015", "A" * 32000, "Oui", "Non"]).encode()  # < 32 KiB window
     elif layout == "many_cells":

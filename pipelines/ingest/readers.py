@@ -101,7 +101,6 @@ def read_csv(path: Path, header_finder) -> tuple[Grid, str, str]:
         has_header=False,
         infer_schema=False,
         truncate_ragged_lines=True,
-        missing_utf8_is_empty_string=False,
     )
     frame.columns = [f"c{i}" for i in range(frame.width)]
     letters = [column_letter(i) for i in range(frame.width)]

@@ -1,0 +1,396 @@
+"""Source `care_registrations`: CARE cybersecurity programme follow-up (roadmap objective 4).
+
+One file = the state of the programme in Pays de la Loire at a date; one row per eligible
+establishment (FINESS ET, or EJ since CARE applications can be made per legal entity).
+Each accepted file is kept in staging with its state date (history by file); the indicators
+are computed on the latest state only. See shared/sources.md.
+
+The steward's words for a category, a crisis-exercise status or a département are normalised
+to codes by the polars expressions below (used to validate and to count), and by the SQL
+`CASE` of load.sql (used to store). Both read the same word lists: `CATEGORY_WORDS`,
+`STATUS_WORDS`, `DEPARTEMENT_NAMES` (tests/test_care_registrations.py checks they agree).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pandera.polars as pa
+import polars as pl
+
+from pipelines.ingest.headers import normalize_header
+from pipelines.ingest.readers import read_xlsx, workbook_sheet_names
+from pipelines.ingest.values import finess_key_is_valid
+from pipelines.problems import Problem, errors
+from pipelines.reference import ReferenceData
+from pipelines.source import Column, Indicator, QualityCheck, SourceUnit
+from pipelines.validation import ROW, ParsedUpload
+
+REGION_CODE = "52"  # Pays de la Loire
+REGION_DEPARTEMENTS = ("44", "49", "53", "72", "85")
+MAX_REPORTED = 500  # problems reported per rule, like the shared validation
+
+COLUMNS = (
+    Column("finess", "finess", ("FINESS", "N° FINESS ET", "FINESS EJ", "FINESS juridique"),
+           "numéro FINESS", required=True, nullable=False),
+    Column("raison_sociale", "text", ("Raison sociale", "Établissement", "Nom"), "raison sociale"),
+    # Words ("44", "Sarthe", "72 - Sarthe"): normalised by departement_code().
+    Column("departement", "text", ("Département", "Dept", "Code département"), "département"),
+    # Words ("GHT", "ESPIC", "Privé lucratif"...): normalised by category_code().
+    Column("categorie", "text", ("Catégorie", "Type d'établissement", "Statut juridique"), "catégorie",
+           required=True, nullable=False),
+    Column("candidat", "yes_no", ("Candidat", "Candidature", "A candidaté"), "candidat", required=True,
+           nullable=False),
+    Column("inscrit", "yes_no", ("Inscrit", "Inscription", "Inscrit au programme"), "inscrit", required=True,
+           nullable=False),
+    Column("date_inscription", "date", ("Date d'inscription",), "date d'inscription"),
+    Column("exercice_crise_requis", "yes_no", ("Exercice de crise requis", "Doit réaliser un exercice"),
+           "exercice de crise requis"),
+    # Words ("Réalisé", "Planifié", "À réaliser"...): normalised by crisis_status_code().
+    Column("exercice_crise_statut", "text", ("Exercice de crise", "Statut exercice de crise", "Exercice crise cyber"),
+           "statut de l'exercice de crise"),
+    Column("date_exercice", "date", ("Date de l'exercice", "Date exercice"), "date de l'exercice"),
+)
+
+# --- the steward's words -> codes ----------------------------------------------------------------
+# Keys are normalised words: lower case, no accents, every run of other characters is one space
+# ("Privé - non lucratif" -> "prive non lucratif"), see word_key().
+
+CATEGORY_WORDS: dict[str, str] = {
+    **dict.fromkeys(("ght", "groupement hospitalier de territoire", "public", "etablissement public",
+                     "etablissement public de sante"), "ght"),
+    **dict.fromkeys(("espic", "prive non lucratif", "prive a but non lucratif", "a but non lucratif",
+                     "non lucratif", "associatif", "prive associatif",
+                     "etablissement de sante prive d interet collectif"), "non_lucratif"),
+    **dict.fromkeys(("prive", "prive lucratif", "prive a but lucratif", "prive commercial", "lucratif",
+                     "commercial"), "prive"),
+}
+
+STATUS_WORDS: dict[str, str] = {
+    **dict.fromkeys(("realise", "realisee", "fait", "faite", "oui", "effectue", "effectuee"), "realise"),
+    **dict.fromkeys(("programme", "programmee", "planifie", "planifiee", "prevu", "prevue"), "programme"),
+    **dict.fromkeys(("a realiser", "a faire", "non realise", "non realisee", "non", "a programmer",
+                     "a planifier"), "a_realiser"),
+}
+STATUS_LABELS = {"realise": "réalisé", "programme": "programmé", "a_realiser": "à réaliser"}
+
+DEPARTEMENT_NAMES: dict[str, str] = {
+    "loire atlantique": "44", "maine et loire": "49", "mayenne": "53", "sarthe": "72", "vendee": "85",
+}
+
+
+def word_key(text: pl.Expr) -> pl.Expr:
+    """Lower case, accents removed, runs of other characters as one space (cf. normalize_header)."""
+    return (
+        text.str.to_lowercase()
+        .str.normalize("NFKD")
+        .str.replace_all(r"\p{Mn}", "")
+        .str.replace_all(r"[^a-z0-9]+", " ")
+        .str.strip_chars()
+    )
+
+
+def category_code(text: pl.Expr) -> pl.Expr:
+    """'GHT' -> 'ght', 'Privé non lucratif' -> 'non_lucratif', 'Privé' -> 'prive'; unknown -> null."""
+    return word_key(text).replace_strict(CATEGORY_WORDS, default=None, return_dtype=pl.String)
+
+
+def crisis_status_code(text: pl.Expr) -> pl.Expr:
+    """'Réalisé' -> 'realise', 'Planifié' -> 'programme', 'À réaliser' -> 'a_realiser'; unknown -> null."""
+    return word_key(text).replace_strict(STATUS_WORDS, default=None, return_dtype=pl.String)
+
+
+def departement_code(text: pl.Expr) -> pl.Expr:
+    """'44', '44.0', '44 - Loire-Atlantique', 'Loire-Atlantique' -> '44'; unrecognised -> null."""
+    key = word_key(text)
+    numeric = key.str.extract(r"^(\d{2})(?: 0+)?(?: [a-z].*)?$", 1)
+    return pl.coalesce(numeric, key.replace_strict(DEPARTEMENT_NAMES, default=None, return_dtype=pl.String))
+
+
+def required_exercise() -> pl.Expr:
+    """Establishment required to hold a crisis exercise: the column if filled, else it has a status."""
+    return pl.coalesce(pl.col("exercice_crise_requis"), pl.col("exercice_crise_statut").is_not_null())
+
+
+def _empty_or_known(code: pl.Expr, column: str) -> pl.Expr:
+    """True where the cell is filled and recognised, or empty (pandera: False = failure case)."""
+    return pl.col(column).is_null() | code.is_not_null()
+
+
+class CareRegistrationRow(pa.DataFrameModel):
+    """One eligible establishment in one state of the CARE follow-up."""
+
+    finess: str = pa.Field(unique=True)
+    raison_sociale: str = pa.Field(nullable=True)
+    departement: str = pa.Field(nullable=True)
+    categorie: str
+    candidat: bool
+    inscrit: bool
+    date_inscription: pl.Date = pa.Field(nullable=True)
+    exercice_crise_requis: bool = pa.Field(nullable=True)
+    exercice_crise_statut: str = pa.Field(nullable=True)
+    date_exercice: pl.Date = pa.Field(nullable=True)
+
+    @pa.check(
+        "finess",
+        name="cle_finess",
+        error="La clé de contrôle du numéro FINESS est fausse (le 9e chiffre ne correspond pas aux 8 premiers). "
+        "→ Recopiez le numéro FINESS depuis l'annuaire FINESS (finess.sante.gouv.fr).",
+    )
+    def finess_check_key(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(finess_key_is_valid(pl.col(data.key)))
+
+    @pa.check(
+        "categorie",
+        name="categorie_connue",
+        error="Catégorie d'établissement non reconnue. "
+        "→ Écrivez « GHT » (public), « ESPIC », « Privé non lucratif » ou « Associatif » (non lucratif), "
+        "ou « Privé », « Privé lucratif » ou « Privé commercial ».",
+    )
+    def category_is_known(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(_empty_or_known(category_code(pl.col(data.key)), data.key))
+
+    @pa.check(
+        "exercice_crise_statut",
+        name="statut_exercice_connu",
+        error="Statut de l'exercice de crise non reconnu. "
+        "→ Écrivez « Réalisé » (ou Fait, Oui), « Programmé » (ou Planifié, Prévu), « À réaliser » "
+        "(ou A faire, Non réalisé, Non), ou laissez la cellule vide si le statut est inconnu.",
+    )
+    def status_is_known(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(_empty_or_known(crisis_status_code(pl.col(data.key)), data.key))
+
+    @pa.check(
+        "departement",
+        name="departement_region",
+        error="Département non reconnu ou hors Pays de la Loire. "
+        "→ Écrivez le code du département : 44, 49, 53, 72 ou 85 (ou laissez vide : il est pris du numéro FINESS).",
+    )
+    def departement_in_region(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        code = departement_code(pl.col(data.key))
+        return data.lazyframe.select(pl.col(data.key).is_null() | code.is_in(REGION_DEPARTEMENTS))
+
+    class Config:
+        strict = False  # source_row travels with the data
+
+
+# --- rules across columns, the reference and the summary sheet -------------------------------------
+
+
+def check_rows(upload: ParsedUpload, reference: ReferenceData) -> list[Problem]:
+    problems = registered_without_candidacy(upload)
+    problems += exercise_not_required(upload)
+    problems += finess_in_region(upload, reference)
+    if not errors(problems) and upload.path.suffix.lower() == ".xlsx":
+        problems += reconcile_summary(upload)
+    return problems
+
+
+def registered_without_candidacy(upload: ParsedUpload) -> list[Problem]:
+    """A registered establishment (inscrit = oui) must be a candidate (candidat = oui)."""
+    wrong = upload.frame.filter(pl.col("inscrit") & ~pl.col("candidat")).head(MAX_REPORTED)
+    registered_cell = upload.letters.get("inscrit", "")
+    return [
+        upload.problem(
+            f"L'établissement est inscrit au programme CARE (cellule {registered_cell}{row} = oui) "
+            "mais n'est pas candidat : un établissement inscrit est forcément candidat.",
+            "Corrigez la colonne candidat (Oui) ou la colonne inscrit (Non) de cette ligne.",
+            row=row, column="candidat", value="Non", check="inscrit_non_candidat",
+        )
+        for row in wrong[ROW]
+    ]
+
+
+def exercise_not_required(upload: ParsedUpload) -> list[Problem]:
+    """A crisis-exercise status on a row where the exercise is declared not required (warning)."""
+    odd = upload.frame.filter(
+        pl.col("exercice_crise_requis").not_() & pl.col("exercice_crise_statut").is_not_null()
+    ).head(MAX_REPORTED)
+    return [
+        upload.problem(
+            "Un statut d'exercice de crise est renseigné alors que l'exercice est déclaré non requis : "
+            "la ligne est acceptée mais cet exercice n'est pas compté.",
+            "Mettez « Exercice de crise requis » à Oui, ou videz le statut.",
+            row=row, column="exercice_crise_statut", value=status, severity="avertissement",
+            check="exercice_non_requis",
+        )
+        for row, status in odd.select(ROW, "exercice_crise_statut").iter_rows()
+    ]
+
+
+def finess_in_region(upload: ParsedUpload, reference: ReferenceData) -> list[Problem]:
+    """An establishment (ET) or legal entity (EJ) of Pays de la Loire in the FINESS reference."""
+    pdl = reference.table("finess_sante_pdl")
+    known = pl.concat([pdl["nofinesset"], pdl["nofinessej"]]).unique()
+    frame = upload.frame.select(
+        ROW, "finess", declared=departement_code(pl.col("departement")),
+        known=pl.col("finess").is_in(known.implode()),
+    )
+    problems = []
+    for row, finess, declared, is_known in frame.iter_rows():
+        if is_known:
+            continue
+        if finess[:2] not in REGION_DEPARTEMENTS:
+            problems.append(upload.problem(
+                f"Ce numéro FINESS est celui d'un établissement d'un autre département ({finess[:2]}), "
+                "hors Pays de la Loire.",
+                "Vérifiez le numéro : le suivi CARE ne porte que sur les établissements des Pays de la Loire "
+                "(44, 49, 53, 72, 85).",
+                row=row, column="finess", value=finess, check="finess_hors_region"))
+        else:
+            problems.append(upload.problem(
+                "Ce numéro FINESS est bien formé mais absent du répertoire des établissements de santé des "
+                "Pays de la Loire (extraction FINESS 2021) : la ligne est acceptée (établissement récent ?).",
+                "Rien à faire si l'établissement est récent ; sinon vérifiez le numéro (FINESS ET ou EJ).",
+                row=row, column="finess", value=finess, severity="avertissement", check="finess_repertoire"))
+    return problems[:MAX_REPORTED]
+
+
+SUMMARY_SHEETS = re.compile(r"^(synthese|recapitulatif|recap)\b")
+# (pattern on the normalised label, measure, French words after the number); first match wins.
+SUMMARY_LABELS = (
+    (r"exercice.*(devant|doivent|requis|concern|obligat)|(devant|doivent).*exercice", "required",
+     "établissements devant réaliser un exercice de crise"),
+    (r"exercices? (de crise )?(a realiser|a faire|non realise)", "a_realiser", "exercices de crise à réaliser"),
+    (r"exercices? (de crise )?realise", "realise", "exercices de crise réalisés"),
+    (r"exercices? (de crise )?(programme|planifie|prevu)", "programme", "exercices de crise programmés"),
+    (r"eligible", "eligible", "établissements éligibles"),
+    (r"candidat", "candidat", "établissements candidats"),
+    (r"inscrit", "inscrit", "établissements inscrits"),
+)
+RECONCILIATION = "reconciliation_synthese"
+
+
+def detail_counts(frame: pl.DataFrame) -> dict[str, int]:
+    """The totals a summary sheet declares, counted on the detail rows (as the indicators count them)."""
+    status = crisis_status_code(pl.col("exercice_crise_statut"))
+    required = required_exercise()
+    counts = frame.select(
+        eligible=pl.len(),
+        candidat=pl.col("candidat").sum(),
+        inscrit=pl.col("inscrit").sum(),
+        required=required.sum(),
+        **{code: (required & (status == code)).sum() for code in STATUS_LABELS},
+    )
+    return {name: int(value) for name, value in counts.row(0, named=True).items()}
+
+
+def summary_totals(path: Path, detail_sheet: str | None) -> tuple[str | None, list[tuple[int, str, str, int]]]:
+    """(sheet, [(row, cell, label, number)]) of the summary sheet: 'label | number' or 'label : number'."""
+    sheet = next((s for s in workbook_sheet_names(path)
+                  if s != detail_sheet and SUMMARY_SHEETS.match(normalize_header(s))), None)
+    if sheet is None:
+        return None, []
+    grid = read_xlsx(path, sheet)
+    totals = []
+    for index, cells in enumerate(grid.frame.iter_rows()):
+        filled = [(position, " ".join(str(cell).split())) for position, cell in enumerate(cells)
+                  if cell is not None and str(cell).strip()]
+        if not filled:
+            continue
+        position, first = filled[0]
+        inline = re.fullmatch(r"(.*?\D)\s*:\s*(\d[\d\s\u00a0\u202f]*)", first)
+        if inline:
+            label, number = inline.group(1).strip(), inline.group(2)
+        elif len(filled) > 1 and _integer(first) is None:
+            label, (position, number) = first, filled[1]
+        else:
+            continue
+        value = _integer(number)
+        if value is not None:
+            row = grid.first_row + index
+            totals.append((row, f"{grid.column_letters[position]}{row}", label, value))
+    return sheet, totals
+
+
+def _integer(text: str) -> int | None:
+    compact = re.sub(r"[\s\u00a0\u202f]", "", text)
+    found = re.fullmatch(r"(\d+)(\.0+)?", compact)
+    return int(found.group(1)) if found else None
+
+
+def reconcile_summary(upload: ParsedUpload) -> list[Problem]:
+    """Each declared total of the summary sheet that the detail rows do not give is a warning."""
+    try:
+        sheet, totals = summary_totals(upload.path, upload.sheet)
+    except Exception as error:  # noqa: BLE001 - an unreadable summary must not block the detail rows
+        return [Problem(
+            f"La feuille de synthèse n'a pas pu être lue ({type(error).__name__}) : les totaux déclarés "
+            "ne sont pas contrôlés.", "Vérifiez la feuille « Synthèse » du classeur.",
+            file=upload.path.name, severity="avertissement", check=RECONCILIATION)]
+    counted = detail_counts(upload.frame)
+    problems = []
+    for row, cell, label, declared in totals:
+        key = normalize_header(label)
+        match = next(((measure, words) for pattern, measure, words in SUMMARY_LABELS if re.search(pattern, key)), None)
+        if match is None or counted[match[0]] == declared:
+            continue
+        measure, words = match
+        problems.append(Problem(
+            f"La synthèse déclare {declared} {words}, le détail en compte {counted[measure]}.",
+            "Les lignes du détail sont chargées et les indicateurs sont calculés sur elles : corrigez la "
+            "synthèse ou le détail pour qu'ils concordent.",
+            file=upload.path.name, sheet=sheet, row=row, column=label, cell=cell, value=str(declared),
+            severity="avertissement", check=RECONCILIATION,
+        ))
+    return problems
+
+
+# --- state date ------------------------------------------------------------------------------------
+
+NAME_MONTH = re.compile(r"(?<!\d)((?:19|20)\d{2})[-_. ]?(0[1-9]|1[0-2])(?!\d)")
+
+
+def state_period(path: Path, frame: pl.DataFrame) -> dt.date | None:
+    """First day of the month of the state: a leading or embedded YYYY-MM in the file name, else the
+    latest date of the file (registrations and exercises done; scheduled exercises are in the future),
+    else the date the file was last modified (the upload date)."""
+    found = NAME_MONTH.search(path.stem)
+    if found:
+        return dt.date(int(found.group(1)), int(found.group(2)), 1)
+    done = crisis_status_code(pl.col("exercice_crise_statut")) == "realise"
+    latest = frame.select(
+        pl.max_horizontal(pl.col("date_inscription").max(), pl.col("date_exercice").filter(done).max())
+    ).item()
+    if latest is None:
+        latest = dt.date.fromtimestamp(path.stat().st_mtime)
+    return latest.replace(day=1)
+
+
+SOURCE = SourceUnit(
+    source_id="care_registrations",
+    label="Suivi du programme CARE (cybersécurité des établissements de santé)",
+    objective=4,
+    columns=COLUMNS,
+    schema=CareRegistrationRow,
+    directory=Path(__file__).parent,
+    upload_period=state_period,
+    period_label="date de l'état (mois)",
+    sheet_names=("Suivi établissements", "Suivi", "Établissements", "Suivi CARE", "Détail"),
+    check_rows=check_rows,
+    quality_checks=(
+        QualityCheck(RECONCILIATION, "Les totaux déclarés dans la feuille de synthèse (« Synthèse », "
+                     "« Récapitulatif ») correspondent aux lignes du détail ; un écart est un avertissement "
+                     "qui nomme les deux nombres.", "upload"),
+        QualityCheck("finess_repertoire", "Chaque numéro FINESS figure au répertoire des établissements de santé "
+                     "des Pays de la Loire (FINESS 2021, ET ou EJ) ; un numéro absent est un avertissement.",
+                     "upload"),
+    ),
+    freshness_days=120,
+    indicators=(
+        Indicator("care_registration_rate", "Établissements inscrits au programme CARE", 4,
+                  "Établissements inscrits / établissements éligibles (une ligne du suivi = un établissement "
+                  "éligible), sur le dernier état déposé ; segment NULL = ensemble, sinon la catégorie "
+                  "(ght, non_lucratif, prive). Région 52 et départements.", "taux"),
+        Indicator("care_candidates_by_category", "Établissements candidats au programme CARE, par catégorie", 4,
+                  "Numérateur = établissements candidats, dénominateur = établissements éligibles de la catégorie "
+                  "(segment ght, non_lucratif, prive ; NULL = ensemble), valeur = part des candidats.", "taux"),
+        Indicator("crisis_exercise_status", "Exercices de crise cyber par statut", 4,
+                  "Établissements devant réaliser un exercice de crise, par statut (segment realise, programme, "
+                  "a_realiser) / établissements devant en réaliser un (colonne « Exercice de crise requis », "
+                  "à défaut ligne avec un statut). L'écart avec le total déclaré dans la synthèse est signalé "
+                  "par le contrôle reconciliation_synthese.", "taux"),
+    ),
+)

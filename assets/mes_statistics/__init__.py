@@ -1,0 +1,382 @@
+"""Source `mes_statistics`: Mon espace santé usage statistics (roadmap objective 2).
+
+One row per territory (commune, EPCI or département) and month; one or many months per file.
+A later file that repeats a (territory, month) replaces it (load.sql). See shared/sources.md.
+
+Everything here is vectorised (polars expressions); Python only loops over the few rows that
+fail, to build their messages (at most `MAX_MESSAGES` per rule), so that an extract for all
+of France (~35,000 communes x 24 months) is validated in seconds.
+
+Territories outside the département in scope (a national extract) are recognised through the
+national COG (reference/cog2025_communes_france.csv): they are valid but out of scope, reported
+in one warning and not loaded. A code found in no reference is an error.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pandera.polars as pa
+import polars as pl
+
+from pipelines.problems import Problem
+from pipelines.reference import ReferenceData
+from pipelines.source import Column, Indicator, QualityCheck, SourceUnit
+from pipelines.validation import ROW, ParsedUpload
+
+MAX_MESSAGES = 500  # problems listed per rule; the rest are counted
+COUNTS = ("population", "profils_ouverts", "profils_alimentes", "documents_ajoutes")
+LEVELS = ("commune", "epci", "departement")
+LEVEL_LABELS = {"commune": "la commune", "epci": "l'EPCI", "departement": "le département"}
+# What stewards write in the "Niveau" column, after lower-casing, removing accents and punctuation.
+LEVEL_ALIASES = {
+    "commune": "commune", "communes": "commune", "com": "commune", "comm": "commune",
+    "epci": "epci", "intercommunalite": "epci", "interco": "epci", "groupement": "epci",
+    "departement": "departement", "departements": "departement", "dep": "departement",
+    "dept": "departement", "dpt": "departement",
+}
+CODE_FORMATS = {  # the code expected at each level
+    "commune": (r"^(\d{5}|2[AB]\d{3})$", "un code INSEE de commune à 5 caractères (par exemple 72181)"),
+    "epci": (r"^\d{9}$", "un numéro SIREN d'EPCI à 9 chiffres (par exemple 247200132)"),
+    "departement": (r"^(\d{2,3}|2[AB])$", "un code de département (par exemple 72)"),
+}
+FRANCE_COMMUNES = "cog2025_communes_france.csv"  # reference/SOURCES.md, file 7
+
+RECONCILIATION_CHECK = "mes_totaux_concordants"
+SERIES_CHECK = "mes_series_completes"
+
+COLUMNS = (
+    Column("mois", "month", ("Mois", "Période", "Date", "Mois de référence"), "mois",
+           required=True, nullable=False),
+    Column("niveau", "text", ("Niveau", "Niveau géographique", "Maille"), "niveau géographique"),
+    Column("code_territoire", "text",
+           ("Code territoire", "Code commune", "Code INSEE", "Code EPCI", "Code géographique", "Département"),
+           "code du territoire", required=True, nullable=False),
+    Column("libelle", "text", ("Libellé", "Libellé territoire", "Nom du territoire", "Territoire", "Nom"),
+           "libellé du territoire"),
+    Column("population", "integer", ("Population", "Population municipale", "Nombre d'habitants"),
+           "population", required=True, nullable=False),
+    Column("profils_ouverts", "integer",
+           ("Profils ouverts", "Espaces santé ouverts", "Nombre de profils MES", "Profils MES"),
+           "profils ouverts", required=True, nullable=False),
+    Column("profils_alimentes", "integer",
+           ("Profils alimentés", "Profils avec au moins 1 document", "Espaces alimentés"),
+           "profils alimentés", required=True, nullable=False),
+    Column("documents_ajoutes", "integer", ("Documents ajoutés", "Nombre de documents", "Documents déposés"),
+           "documents ajoutés", required=True, nullable=False),
+)
+
+
+def level_key(expr: pl.Expr) -> pl.Expr:
+    """'Département ' -> 'departement', 'EPCI' -> 'epci' (case, accents, punctuation ignored)."""
+    return (
+        expr.str.normalize("NFKD").str.replace_all(r"\p{M}", "").str.to_lowercase()
+        .str.replace_all(r"[^a-z0-9]+", " ").str.strip_chars()
+    )
+
+
+def given_level(expr: pl.Expr) -> pl.Expr:
+    """The level written in the file, canonical; null when empty or not recognised."""
+    return level_key(expr).replace_strict(LEVEL_ALIASES, default=None, return_dtype=pl.String)
+
+
+def territory_code(expr: pl.Expr) -> pl.Expr:
+    """Spaces (SIREN written '247 200 132'), an Excel '.0' and lower case removed."""
+    return expr.str.replace_all(r"[\s\u00a0\u202f]", "").str.replace(r"\.0$", "").str.to_uppercase()
+
+
+def effective_level(level: pl.Expr, code: pl.Expr) -> pl.Expr:
+    """The level given, else inferred from the code length: 5 = commune, 9 = EPCI, 2-3 = département."""
+    length = code.str.len_chars()
+    inferred = (
+        pl.when(length == 5).then(pl.lit("commune"))
+        .when(length == 9).then(pl.lit("epci"))
+        .when(length.is_in([2, 3])).then(pl.lit("departement"))
+    )
+    return pl.coalesce(given_level(level), inferred)
+
+
+class MesStatisticsRow(pa.DataFrameModel):
+    """One territory and one month of Mon espace santé statistics.
+
+    Emptiness and unreadable values are reported by the shared parser (columns are declared
+    non-nullable there), so nulls are let through here rather than reported twice.
+    """
+
+    mois: pl.Date = pa.Field(nullable=True)
+    niveau: str = pa.Field(nullable=True)
+    code_territoire: str = pa.Field(nullable=True)
+    libelle: str = pa.Field(nullable=True)
+    population: int = pa.Field(nullable=True)
+    profils_ouverts: int = pa.Field(nullable=True)
+    profils_alimentes: int = pa.Field(nullable=True)
+    documents_ajoutes: int = pa.Field(nullable=True)
+
+    @pa.check(
+        "niveau",
+        name="niveau_reconnu",
+        error="Le niveau géographique n'est pas reconnu "
+        "→ Écrivez « commune », « EPCI » ou « département », ou laissez la cellule vide "
+        "(le niveau est alors déduit de la longueur du code : 5 = commune, 9 = EPCI, 2 ou 3 = département).",
+    )
+    def level_is_known(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        column = pl.col(data.key)
+        return data.lazyframe.select(column.is_null() | given_level(column).is_not_null())
+
+    @pa.check(
+        "population",
+        name="population_positive",
+        error="La population doit être strictement positive (un territoire sans habitant ne peut pas "
+        "servir de dénominateur) → Saisissez la population municipale du territoire (INSEE).",
+    )
+    def population_is_positive(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        column = pl.col(data.key)
+        return data.lazyframe.select(column.is_null() | (column > 0))
+
+    @pa.check(
+        "profils_ouverts", "profils_alimentes", "documents_ajoutes",
+        name="effectif_positif",
+        error="Un effectif ne peut pas être négatif → Saisissez le nombre tel que publié par "
+        "l'Assurance Maladie (0 s'il n'y en a aucun).",
+    )
+    def count_is_not_negative(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        column = pl.col(data.key)
+        return data.lazyframe.select(column.is_null() | (column >= 0))
+
+    # Registered on the column so that the problem names the cell of « Profils alimentés »
+    # (a dataframe-level check would be reported under the model's name, with no cell).
+    @pa.check(
+        "profils_alimentes",
+        name="alimentes_au_plus_ouverts",
+        error="Les profils alimentés dépassent les profils ouverts de la même ligne : un profil alimenté "
+        "(au moins un document) est d'abord un profil ouvert → Vérifiez les deux colonnes de la ligne "
+        "(colonnes inversées ?) et corrigez le fichier.",
+    )
+    def fed_within_opened(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        fed, opened = pl.col("profils_alimentes"), pl.col("profils_ouverts")
+        return data.lazyframe.select(fed.is_null() | opened.is_null() | (fed <= opened))
+
+    class Config:
+        strict = False  # source_row travels with the data
+
+
+# --- reference checks ----------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=4)
+def _france_communes(path: Path) -> pl.DataFrame | None:
+    if not path.exists():
+        return None
+    return pl.read_csv(path, infer_schema=False, columns=["code_insee", "departement", "epci_siren"])
+
+
+def commune_memberships(reference: ReferenceData) -> pl.DataFrame:
+    """Every known commune: code_insee, departement, epci_siren, in_scope (commune of the reference)."""
+    local = reference.table("commune").select("code_insee", "departement", "epci_siren")
+    france = _france_communes(reference.reference_dir / FRANCE_COMMUNES)
+    known = local if france is None else pl.concat([local, france.join(local, on="code_insee", how="anti")])
+    return known.with_columns(in_scope=pl.col("code_insee").is_in(local["code_insee"].implode()))
+
+
+def _territories(reference: ReferenceData, memberships: pl.DataFrame) -> pl.DataFrame:
+    """Every known territory: niveau, code, in_scope, members (communes), members_in_scope."""
+    departement = reference.departement
+    epci_in_scope = reference.table("epci")["epci_siren"].implode()
+    by = {
+        "commune": pl.col("code_insee"),
+        "epci": pl.col("epci_siren"),
+        "departement": pl.col("departement"),
+    }
+    frames = []
+    for level, code in by.items():
+        frames.append(
+            memberships.filter(code.is_not_null())
+            .group_by(code.alias("code_territoire"))
+            .agg(members=pl.len(), members_in_scope=pl.col("in_scope").sum())
+            .with_columns(niveau=pl.lit(level))
+        )
+    known = pl.concat(frames, how="diagonal").with_columns(
+        in_scope=pl.when(pl.col("niveau") == "commune").then(pl.col("members_in_scope") > 0)
+        .when(pl.col("niveau") == "epci").then(pl.col("code_territoire").is_in(epci_in_scope))
+        .otherwise(pl.col("code_territoire") == departement)
+    )
+    return known.select("niveau", "code_territoire", "in_scope", "members", "members_in_scope")
+
+
+def _number(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}".replace(",", "\u202f")
+
+
+def _month(value) -> str:
+    return value.strftime("%Y-%m") if value is not None else "?"
+
+
+def check_territories(upload: ParsedUpload, reference: ReferenceData) -> list[Problem]:
+    """Levels and codes, reference, one row per (niveau, code, mois), totals against their communes.
+
+    Leaves `upload.frame` with the canonical level and code (what load.sql stores) and an
+    `in_scope` flag (rows of another département are valid but not loaded).
+    """
+    frame = upload.frame.with_columns(code_territoire=territory_code(pl.col("code_territoire")))
+    frame = frame.with_columns(niveau=effective_level(pl.col("niveau"), pl.col("code_territoire")))
+    problems: list[Problem] = []
+
+    def report(failing: pl.DataFrame, message, action, column: str, check: str, severity: str = "erreur"):
+        for row in failing.head(MAX_MESSAGES).iter_rows(named=True):
+            problems.append(upload.problem(
+                message(row), action, row=row[ROW], column=column, value=row.get(column),
+                severity=severity, check=check))
+        if failing.height > MAX_MESSAGES:
+            problems.append(upload.problem(
+                f"… et {failing.height - MAX_MESSAGES} autre(s) ligne(s) avec le même problème.", action,
+                column=column, severity=severity, check=check))
+
+    # Level: given, or inferable from the code.
+    undetermined = frame.filter(pl.col("niveau").is_null() & pl.col("code_territoire").is_not_null())
+    report(undetermined,
+           lambda r: f"Impossible de déduire le niveau géographique d'un code de {len(r['code_territoire'])} "
+                     "caractère(s) (5 = commune, 9 = EPCI, 2 ou 3 = département).",
+           "Renseignez la colonne « Niveau » (commune, EPCI ou département) ou corrigez le code.",
+           "code_territoire", "niveau_indetermine")
+
+    # Code format of its level.
+    for level, (pattern, expected) in CODE_FORMATS.items():
+        malformed = frame.filter((pl.col("niveau") == level) & ~pl.col("code_territoire").str.contains(pattern))
+        report(malformed,
+               lambda r, level=level: f"Ce code n'a pas le format attendu pour {LEVEL_LABELS[level]}.",
+               f"Saisissez {expected}.", "code_territoire", "code_territoire_format")
+    if problems:
+        return problems
+
+    # Reference: known territory, in scope or not.
+    memberships = commune_memberships(reference)
+    territories = _territories(reference, memberships)
+    frame = frame.join(territories, on=["niveau", "code_territoire"], how="left")
+    unknown = frame.filter(pl.col("in_scope").is_null())
+    report(unknown.filter(pl.col("niveau") == "commune"),
+           lambda r: "Ce code commune n'existe pas dans le code officiel géographique (COG 2025).",
+           "Saisissez le code INSEE de la commune (5 caractères, par exemple 72181), pas son code postal.",
+           "code_territoire", "commune_inconnue")
+    report(unknown.filter(pl.col("niveau") == "epci"),
+           lambda r: "Ce numéro SIREN n'est celui d'aucun EPCI du code officiel géographique (COG 2025).",
+           "Saisissez le SIREN de l'EPCI (9 chiffres) tel qu'il figure dans le COG.",
+           "code_territoire", "epci_inconnu")
+    report(unknown.filter(pl.col("niveau") == "departement"),
+           lambda r: "Ce code n'est celui d'aucun département.",
+           f"Saisissez le code du département (par exemple {reference.departement}).",
+           "code_territoire", "departement_inconnu")
+
+    # One row per territory and month.
+    key = ["niveau", "code_territoire", "mois"]
+    duplicated = (
+        frame.filter(pl.struct(key).is_duplicated())
+        .with_columns(rows=pl.col(ROW).over(key, mapping_strategy="join"))
+    )
+    report(duplicated,
+           lambda r: f"Le territoire {r['code_territoire']} ({r['niveau']}) apparaît plusieurs fois pour le mois "
+                     f"{_month(r['mois'])} : aussi ligne(s) "
+                     + ", ".join(str(x) for x in r["rows"] if x != r[ROW])[:200] + ".",
+           "Gardez une seule ligne par territoire et par mois (supprimez les doublons).",
+           "code_territoire", "territoire_mois_unique")
+
+    outside = frame.filter(pl.col("in_scope") == False)  # noqa: E712 - polars expression
+    if outside.height:
+        codes = outside.select(pl.col("code_territoire").n_unique()).item()
+        problems.append(upload.problem(
+            f"{outside.height} ligne(s) ({codes} territoire(s)) concernent des territoires hors du département "
+            f"{reference.departement} (par exemple {outside['code_territoire'][0]}, ligne {outside[ROW][0]}) : "
+            "elles sont ignorées.",
+            "Rien à faire si le fichier est une extraction nationale ; sinon vérifiez les codes.",
+            column="code_territoire", severity="avertissement", check="hors_departement"))
+
+    problems.extend(_reconcile_totals(upload, frame, memberships, reference))
+    upload.frame = frame.select(*upload.frame.columns, pl.col("in_scope").fill_null(False))
+    return problems
+
+
+def _reconcile_totals(upload: ParsedUpload, frame: pl.DataFrame, memberships: pl.DataFrame,
+                      reference: ReferenceData) -> list[Problem]:
+    """EPCI and département total rows against the sum of their communes of the same file and month.
+
+    Compared when the file has at least one commune of the territory that month, and, for a
+    territory that extends beyond the département (an EPCI across the border), only when every
+    one of its communes is in the file (otherwise its total cannot be rebuilt from the file).
+    """
+    communes = frame.filter(pl.col("niveau") == "commune").join(
+        memberships.select("code_insee", "departement", "epci_siren"),
+        left_on="code_territoire", right_on="code_insee", how="inner",
+    )
+    sums = pl.concat([
+        communes.filter(pl.col(code).is_not_null()).group_by(pl.col(code).alias("code_territoire"), "mois")
+        .agg(*(pl.col(c).sum().alias(f"{c}_communes") for c in COUNTS), communes=pl.len())
+        .with_columns(niveau=pl.lit(level))
+        for level, code in (("epci", "epci_siren"), ("departement", "departement"))
+    ], how="diagonal")
+    totals = frame.filter(pl.col("niveau").is_in(["epci", "departement"]) & pl.col("in_scope")).join(
+        sums, on=["niveau", "code_territoire", "mois"], how="inner"
+    )
+    totals = totals.filter(
+        (pl.col("members") == pl.col("members_in_scope")) | (pl.col("communes") == pl.col("members"))
+    )
+    problems = []
+    for column in COUNTS:
+        label = next(c.label for c in COLUMNS if c.name == column)
+        mismatched = totals.filter(pl.col(column) != pl.col(f"{column}_communes"))
+        for row in mismatched.head(MAX_MESSAGES).iter_rows(named=True):
+            problems.append(upload.problem(
+                f"Le total déclaré pour {LEVEL_LABELS[row['niveau']]} {row['code_territoire']} en "
+                f"{_month(row['mois'])} ne correspond pas à la somme de ses communes dans le fichier "
+                f"({row['communes']} commune(s) sur {row['members_in_scope']}) : {label} "
+                f"{_number(row[column])} déclaré(s), {_number(row[f'{column}_communes'])} en additionnant les "
+                "communes. Les indicateurs sont calculés sur la somme des communes.",
+                "Vérifiez que le total et le détail viennent de la même extraction ; corrigez la ligne de "
+                "total ou complétez les communes.",
+                row=row[ROW], column=column, value=row[column], severity="avertissement",
+                check=RECONCILIATION_CHECK))
+    return problems
+
+
+def month_of_upload(path: Path, frame: pl.DataFrame):
+    """The latest month of the file (a file may hold many months)."""
+    return frame["mois"].max() if "mois" in frame.columns and frame.height else None
+
+
+SOURCE = SourceUnit(
+    source_id="mes_statistics",
+    label="Statistiques d'usage de Mon espace santé",
+    objective=2,
+    columns=COLUMNS,
+    schema=MesStatisticsRow,
+    directory=Path(__file__).parent,
+    upload_period=month_of_upload,
+    period_label="mois couvert",
+    sheet_names=("Statistiques MES", "Statistiques", "Données", "MES"),
+    check_rows=check_territories,
+    quality_checks=(
+        QualityCheck(
+            RECONCILIATION_CHECK,
+            "Les lignes de total (EPCI, département) d'un fichier égalent la somme de leurs communes du même "
+            "fichier et du même mois ; sinon un avertissement donne les deux nombres (les indicateurs "
+            "utilisent la somme des communes).",
+            stage="upload",
+        ),
+        QualityCheck(
+            SERIES_CHECK,
+            "Aucun mois ne manque dans la série d'un territoire (ni aucune commune dans celle d'un EPCI ou du "
+            "département) : sinon les documents ajoutés par habitant ne sont pas calculés sur les fenêtres "
+            "de 12 mois concernées.",
+            stage="indicators",
+        ),
+    ),
+    freshness_days=100,
+    indicators=(
+        Indicator("mes_profiles_fed_rate", "Profils Mon espace santé alimentés", 2,
+                  "Profils Mon espace santé ayant reçu au moins un document / profils ouverts, en fin de mois. "
+                  "EPCI et département : somme des communes (rapport des sommes).", "taux"),
+        Indicator("mes_documents_per_inhabitant", "Documents ajoutés dans Mon espace santé par habitant sur 12 mois",
+                  2,
+                  "Documents ajoutés au cours des 12 mois se terminant le mois considéré / population du mois. "
+                  "Non calculé si l'un des 12 mois manque pour le territoire. EPCI et département : somme des "
+                  "communes (rapport des sommes).", "par habitant"),
+    ),
+)

@@ -1,0 +1,458 @@
+"""Source care_registrations (CARE follow-up, objective 4): contract, rules, reconciliation, indicators.
+
+Most tests validate with parse_upload and compute the indicators in an in-memory DuckDB through the
+unit's own staging.sql / load.sql / indicators.sql (fast); two tests run the whole Dagster job.
+Expected figures are counted from the workbooks with openpyxl, independently of the unit's code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from openpyxl import load_workbook
+
+from assets.care_registrations import (
+    CATEGORY_WORDS,
+    DEPARTEMENT_NAMES,
+    RECONCILIATION,
+    SOURCE,
+    STATUS_WORDS,
+    category_code,
+    crisis_status_code,
+    departement_code,
+    state_period,
+)
+from pipelines.problems import errors, warnings
+from pipelines.validation import ParsedUpload, parse_upload
+from pipelines.warehouse import WAREHOUSE_DDL, compute_indicators, ensure_staging, load_upload
+from samples.make_care_registrations import build_care_followup
+from tests.conftest import copy_sample, indicator, published
+
+SAMPLE = "2024-10 suivi CARE Pays de la Loire.xlsx"
+DETAIL = "Suivi établissements"
+HEADER_ROW = 3
+# Independent word lists (the test's own reading of shared/sources.md).
+CATEGORY = {"ght": "ght", "espic": "non_lucratif", "prive non lucratif": "non_lucratif",
+            "prive a but non lucratif": "non_lucratif", "associatif": "non_lucratif", "prive": "prive",
+            "prive lucratif": "prive", "prive commercial": "prive"}
+STATUS = {"realise": "realise", "fait": "realise", "oui": "realise", "programme": "programme",
+          "planifie": "programme", "prevu": "programme", "a realiser": "a_realiser", "a faire": "a_realiser",
+          "non realise": "a_realiser", "non": "a_realiser"}
+YES, NO = {"oui", "o", "x", "1", "vrai", "yes"}, {"non", "n", "0", "faux", "no"}
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+def norm(value) -> str:
+    text = unicodedata.normalize("NFKD", str(value or ""))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return " ".join("".join(c if c.isalnum() else " " for c in text).split())
+
+
+def expected_counts(path: Path) -> dict:
+    """Counts read from the detail sheet with openpyxl: {(level, code): {...}}."""
+    sheet = load_workbook(path, data_only=True)[DETAIL]
+    rows = sheet.iter_rows(min_row=HEADER_ROW, values_only=True)
+    header = [norm(h) for h in next(rows)]
+    counts: dict = {}
+    for values in rows:
+        if not any(v not in (None, "") for v in values):
+            continue
+        cell = dict(zip(header, values))
+        finess = str(next(v for k, v in cell.items() if "finess" in k))
+        dept = cell.get("departement") or cell.get("dept")
+        dept = (norm(dept)[:2] if dept not in (None, "") and norm(dept)[:2].isdigit()
+                else {"sarthe": "72", "vendee": "85"}.get(norm(dept), finess[:2]))
+        category = CATEGORY[norm(cell.get("categorie") or cell.get("type d etablissement"))]
+        candidate = norm(cell.get("candidat") or cell.get("a candidate")) in YES
+        registered = norm(cell.get("inscrit") or cell.get("inscrit au programme")) in YES
+        status_text = cell.get("statut exercice de crise", cell.get("exercice crise cyber"))
+        status = STATUS[norm(status_text)] if status_text not in (None, "") else None
+        required_text = cell.get("exercice de crise requis")
+        required = norm(required_text) in YES if required_text not in (None, "") else status is not None
+        for territory in (("region", "52"), ("departement", dept)):
+            for segment in (None, category):
+                c = counts.setdefault((*territory, segment), Counter())
+                c["eligible"] += 1
+                c["registered"] += registered
+                c["candidates"] += candidate
+            c = counts[(*territory, None)]
+            c["required"] += required
+            if required and status:
+                c[status] += 1
+    return counts
+
+
+def run_pipeline(settings):
+    """conftest.run_pipeline restricted to this source and the shared assets (reference, catalogue,
+    publication): the same job and resource, but another unit's failure cannot hide this one."""
+    from dagster import AssetKey, DagsterInstance
+
+    from pipelines.definitions import build_definitions
+    from pipelines.reference import REFERENCE_TABLES
+    from pipelines.resources import WarehouseResource
+
+    definitions = build_definitions(WarehouseResource.from_settings(settings))
+    selection = [AssetKey(["ref", t.name]) for t in REFERENCE_TABLES] + [
+        AssetKey(["staging", SOURCE.source_id]), AssetKey(["kpi", SOURCE.source_id]),
+        AssetKey(["kpi", "indicator"]), AssetKey(["warehouse", "esante"])]
+    job = definitions.resolve_job_def("rebuild_warehouse")
+    return job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False,
+                                  asset_selection=selection)
+
+
+def parse(path: Path, reference, settings) -> ParsedUpload:
+    return parse_upload(path, SOURCE, reference, settings)
+
+
+def state_indicators(uploads: list[ParsedUpload]) -> tuple[pl.DataFrame, duckdb.DuckDBPyConnection]:
+    """The unit's SQL on accepted uploads, loaded in this order, in an in-memory DuckDB."""
+    connection = duckdb.connect()
+    connection.execute(WAREHOUSE_DDL.read_text(encoding="utf-8"))
+    ensure_staging(connection, SOURCE)
+    for upload in uploads:
+        assert upload.accepted, [p.as_text() for p in errors(upload.problems)]
+        load_upload(connection, upload)
+    return compute_indicators(connection, SOURCE), connection
+
+
+def value(values: pl.DataFrame, indicator_id: str, level="region", code="52", segment=None) -> tuple:
+    row = values.filter(
+        (pl.col("indicator_id") == indicator_id) & (pl.col("territory_level") == level)
+        & (pl.col("territory_code") == code) & pl.col("segment").eq_missing(segment)
+    )
+    assert row.height == 1, (indicator_id, level, code, segment, row)
+    return row.select("numerator", "denominator", "value").row(0)
+
+
+def assert_matches_workbook(values: pl.DataFrame, path: Path) -> None:
+    """Every indicator value equals the count read from the workbook, and nothing else is published."""
+    counts = expected_counts(path)
+    published_rows = 0
+    for (level, code, segment), c in counts.items():
+        assert value(values, "care_registration_rate", level, code, segment)[:2] == (c["registered"], c["eligible"])
+        assert value(values, "care_candidates_by_category", level, code, segment)[:2] == (c["candidates"], c["eligible"])
+        published_rows += 2
+        if segment is None and c["required"]:
+            for status in ("realise", "programme", "a_realiser"):
+                assert value(values, "crisis_exercise_status", level, code, status)[:2] == (c[status], c["required"])
+                published_rows += 1
+    assert values.height == published_rows
+
+
+def luhn_key(first_eight: str) -> str:
+    for key in "0123456789":
+        digits = [int(c) for c in first_eight + key]
+        total = sum(d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(reversed(digits)))
+        if total % 10 == 0:
+            return first_eight + key
+    raise AssertionError
+
+
+def edit_detail(source: Path, target: Path, edit) -> Path:
+    """Copy a workbook, letting edit(sheet) change the detail sheet."""
+    book = load_workbook(source)
+    edit(book[DETAIL])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    book.save(target)
+    return target
+
+
+def first_row_where(sheet, column: int, predicate) -> int:
+    return next(r for r in range(HEADER_ROW + 1, sheet.max_row + 1) if predicate(sheet.cell(r, column).value))
+
+
+@pytest.fixture(scope="module")
+def sample_path() -> Path:
+    return Path(__file__).resolve().parents[1] / "raw" / "care_registrations" / SAMPLE
+
+
+# --- the sample ------------------------------------------------------------------------------------
+
+def test_sample_is_accepted_with_the_reconciliation_warning(sample_path, reference, settings):
+    upload = parse(sample_path, reference, settings)
+    assert upload.accepted and upload.rows == 140 and upload.period == dt.date(2024, 10, 1)
+    assert upload.sheet == DETAIL
+    [warning] = warnings(upload.problems)
+    assert warning.check == RECONCILIATION and warning.sheet == "Synthèse" and warning.cell == "B6"
+    assert warning.message == ("La synthèse déclare 126 établissements devant réaliser un exercice de crise, "
+                               "le détail en compte 129.")
+
+
+def test_sample_figures(sample_path, reference, settings):
+    values, _ = state_indicators([parse(sample_path, reference, settings)])
+    assert value(values, "care_registration_rate") == pytest.approx((130, 140, 130 / 140))
+    assert round(value(values, "care_registration_rate")[2] * 100) == 93
+    for segment, registered, candidates, total in (("ght", 77, 78, 78), ("non_lucratif", 33, 34, 36),
+                                                   ("prive", 20, 21, 26)):
+        assert value(values, "care_registration_rate", segment=segment)[:2] == (registered, total)
+        assert value(values, "care_candidates_by_category", segment=segment)[:2] == (candidates, total)
+    assert value(values, "care_candidates_by_category")[:2] == (133, 140)
+    for status, count in (("realise", 103), ("programme", 6), ("a_realiser", 20)):
+        assert value(values, "crisis_exercise_status", segment=status)[:2] == (count, 129)
+    assert set(values["period"]) == {dt.date(2024, 10, 1)}
+    assert set(values["unit"]) == {"taux"}
+    assert (values["numerator"] <= values["denominator"]).all()
+    assert_matches_workbook(values, sample_path)
+
+
+def test_sample_through_dagster_then_rejected_files_change_nothing(sample_path, reference, settings):
+    copy_sample(settings, "care_registrations")
+    assert run_pipeline(settings).success
+    with published(settings) as connection:
+        assert indicator(connection, "care_registration_rate", "region", "52") == pytest.approx((130, 140, 130 / 140))
+        assert indicator(connection, "crisis_exercise_status", "region", "52", "realise")[:2] == (103, 129)
+        before = connection.sql(
+            "SELECT * EXCLUDE (computed_at) FROM kpi.indicator_value WHERE indicator_id LIKE 'c%' ORDER BY ALL"
+        ).fetchall()
+        [(passed, severity, message)] = connection.execute(
+            "SELECT passed, severity, message FROM audit.check_result WHERE check_name = ?", [RECONCILIATION]
+        ).fetchall()
+    assert not passed and severity == "avertissement" and "126" in message and "129" in message
+    assert len(before) > 20
+
+    # Three bad files, each for a later state (they would supersede the sample if accepted).
+    folder = settings.raw_dir / "care_registrations"
+    for name, column, text in (("categorie", 4, "Clinique"), ("candidat", 5, "Non"), ("statut", 9, "En cours")):
+        def edit(sheet, column=column, text=text):
+            row = first_row_where(sheet, 6, lambda v: norm(v) in YES)  # a registered row
+            sheet.cell(row, column).value = text
+        edit_detail(sample_path, folder / f"2024-12 suivi CARE {name}.xlsx", edit)
+    assert run_pipeline(settings).success
+    with published(settings) as connection:
+        after = connection.sql(
+            "SELECT * EXCLUDE (computed_at) FROM kpi.indicator_value WHERE indicator_id LIKE 'c%' ORDER BY ALL"
+        ).fetchall()
+        statuses = dict(connection.execute(
+            "SELECT file_name, status FROM audit.upload WHERE source_id = 'care_registrations'").fetchall())
+        periods = connection.sql("SELECT DISTINCT period FROM staging.care_registrations").fetchall()
+    assert after == before
+    assert statuses == {SAMPLE: "accepted", "2024-12 suivi CARE categorie.xlsx": "rejected",
+                        "2024-12 suivi CARE candidat.xlsx": "rejected", "2024-12 suivi CARE statut.xlsx": "rejected"}
+    assert periods == [(dt.date(2024, 10, 1),)]
+
+
+# --- other numbers, other spellings ----------------------------------------------------------------
+
+def test_other_numbers_give_their_own_values(tmp_path, reference, settings):
+    path = build_care_followup(
+        tmp_path / "2025-03 suivi CARE.xlsx",
+        category_totals={"ght": 40, "non_lucratif": 25, "prive": 30},
+        category_candidates={"ght": 38, "non_lucratif": 20, "prive": 12},
+        category_registered={"ght": 30, "non_lucratif": 15, "prive": 9},
+        crisis_done=31, crisis_scheduled=11, crisis_todo=7, state_date=dt.date(2025, 3, 20), seed=7,
+    )
+    upload = parse(path, reference, settings)
+    assert upload.accepted and upload.period == dt.date(2025, 3, 1)
+    assert not warnings(upload.problems)  # consistent summary: the reconciliation passes
+    values, _ = state_indicators([upload])
+    assert value(values, "care_registration_rate")[:2] == (54, 95)
+    assert value(values, "care_registration_rate", segment="prive")[:2] == (9, 30)
+    assert value(values, "care_candidates_by_category", segment="non_lucratif")[:2] == (20, 25)
+    assert value(values, "crisis_exercise_status", segment="programme")[:2] == (11, 49)
+    assert_matches_workbook(values, path)
+
+
+def test_summary_mismatches_name_both_numbers(tmp_path, reference, settings):
+    path = build_care_followup(tmp_path / "2024-11 suivi.xlsx", declared_overrides={
+        "Établissements inscrits": 131, "Exercices réalisés": 100, "Établissements éligibles": 140})
+    upload = parse(path, reference, settings)
+    assert upload.accepted
+    messages = sorted(p.message for p in upload.problems if p.check == RECONCILIATION)
+    assert messages == ["La synthèse déclare 100 exercices de crise réalisés, le détail en compte 103.",
+                        "La synthèse déclare 131 établissements inscrits, le détail en compte 130."]
+    assert all(not p.is_error for p in upload.problems)
+
+
+def test_header_and_value_variants(tmp_path, sample_path, reference, settings):
+    pdl = reference.table("finess_sante_pdl")
+    renamed = {1: "FINESS", 2: "Raison sociale", 3: "Dept", 4: "Type d'établissement", 5: "A candidaté ?",
+               6: "Inscrit au\nprogramme", 9: "Exercice crise cyber", 10: "Date exercice"}
+    words = {"GHT": "ght", "ESPIC": "Associatif", "Privé non lucratif": "privé à but non lucratif",
+             "Privé": "PRIVE COMMERCIAL", "Privé lucratif": "Privé commercial"}
+    statuses = {"Réalisé": ["Fait", "oui", "REALISE"], "Programmé": ["Planifié", "Prévu"],
+                "À réaliser": ["A faire", "Non réalisé", "non"]}
+
+    def edit(sheet):
+        for column, header in renamed.items():
+            sheet.cell(HEADER_ROW, column).value = header
+        for n, row in enumerate(range(HEADER_ROW + 1, sheet.max_row + 1)):
+            sheet.cell(row, 4).value = words[sheet.cell(row, 4).value]
+            status = sheet.cell(row, 9).value
+            if status:
+                sheet.cell(row, 9).value = statuses[status][n % len(statuses[status])]
+            finess = str(sheet.cell(row, 1).value)
+            sheet.cell(row, 3).value = {0: None, 1: "Sarthe" if finess[:2] == "72" else finess[:2],
+                                        2: f"{finess[:2]}.0"}[n % 3]
+        # a legal entity (EJ) instead of an establishment, and a recent PdL establishment (warning)
+        used = {str(sheet.cell(r, 1).value) for r in range(HEADER_ROW + 1, sheet.max_row + 1)}
+        ej = next(j for j in pdl["nofinessej"] if j not in used)
+        sheet.cell(HEADER_ROW + 1, 1).value = ej
+        sheet.cell(HEADER_ROW + 2, 1).value = luhn_key("85099990")
+        sheet.delete_cols(8)  # no "Exercice de crise requis": rows with a status are the required ones
+
+    path = edit_detail(sample_path, tmp_path / "suivi CARE variantes.xlsx", edit)
+    upload = parse(path, reference, settings)
+    assert upload.accepted, [p.as_text() for p in errors(upload.problems)]
+    assert upload.headers["exercice_crise_statut"] == "Exercice crise cyber"
+    assert "exercice_crise_requis" not in upload.headers
+    [unknown] = [p for p in upload.problems if p.check == "finess_repertoire"]
+    assert unknown.row == HEADER_ROW + 2 and unknown.value == luhn_key("85099990")
+    # no name month: the latest registration or exercise done (October 2024)
+    assert upload.period == dt.date(2024, 10, 1)
+    values, connection = state_indicators([upload])
+    assert_matches_workbook(values, path)
+    assert value(values, "crisis_exercise_status", segment="realise")[:2] == (103, 129)
+    assert connection.execute("SELECT count(*) FROM staging.care_registrations WHERE departement = '72'").fetchone()[0] \
+        == value(values, "care_registration_rate", "departement", "72")[1]
+
+
+def test_csv_upload(tmp_path, sample_path, reference, settings):
+    sheet = load_workbook(sample_path)[DETAIL]
+    lines = [";".join("" if v is None else (v.strftime("%d/%m/%Y") if isinstance(v, dt.datetime) else str(v))
+                      for v in row) for row in sheet.iter_rows(min_row=HEADER_ROW, values_only=True)]
+    path = tmp_path / "CARE_202411.csv"
+    path.write_bytes("\n".join(lines).encode("cp1252"))
+    upload = parse(path, reference, settings)
+    assert upload.accepted and upload.period == dt.date(2024, 11, 1) and not upload.problems
+    values, _ = state_indicators([upload])
+    assert value(values, "care_registration_rate")[:2] == (130, 140)
+
+
+# --- bad inputs, each rejected alone ---------------------------------------------------------------
+
+def _bad(tmp_path, sample_path, reference, settings, column: int, text, *, where=lambda v: norm(v) in YES,
+         where_column: int = 6) -> tuple[ParsedUpload, int]:
+    rows = []
+
+    def edit(sheet):
+        rows.append(first_row_where(sheet, where_column, where))
+        sheet.cell(rows[0], column).value = text
+
+    path = edit_detail(sample_path, tmp_path / f"2024-12 bad {column}.xlsx", edit)
+    return parse(path, reference, settings), rows[0]
+
+
+@pytest.mark.parametrize(("column", "text", "header", "letter", "words"), [
+    (4, "Clinique", "Catégorie", "D", "Catégorie d'établissement non reconnue"),
+    (5, "Non", "Candidat", "E", "inscrit au programme CARE (cellule F"),
+    (9, "En cours", "Statut exercice de crise", "I", "Statut de l'exercice de crise non reconnu"),
+    (3, "35", "Département", "C", "hors Pays de la Loire"),
+])
+def test_bad_value_is_rejected_naming_the_cell(tmp_path, sample_path, reference, settings, column, text, header,
+                                              letter, words):
+    upload, row = _bad(tmp_path, sample_path, reference, settings, column, text)
+    assert not upload.accepted
+    [problem] = errors(upload.problems)
+    assert (problem.row, problem.column, problem.cell) == (row, header, f"{letter}{row}")
+    assert words in problem.message
+    assert problem.sheet == DETAIL and problem.file.startswith("2024-12 bad")
+
+
+def test_finess_of_another_region_is_rejected(tmp_path, sample_path, reference, settings):
+    other = luhn_key("35000001")
+    upload, row = _bad(tmp_path, sample_path, reference, settings, 1, other)
+    [problem] = errors(upload.problems)
+    assert not upload.accepted and problem.check == "finess_hors_region"
+    assert (problem.row, problem.cell, problem.value) == (row, f"A{row}", other)
+
+
+def test_finess_with_a_wrong_key_or_twice_is_rejected(tmp_path, sample_path, reference, settings):
+    upload, row = _bad(tmp_path, sample_path, reference, settings, 1, "440000017")
+    assert not upload.accepted and [p.cell for p in errors(upload.problems)] == [f"A{row}"]
+    assert "clé de contrôle" in errors(upload.problems)[0].message
+
+    def duplicate(sheet):
+        sheet.cell(HEADER_ROW + 2, 1).value = sheet.cell(HEADER_ROW + 1, 1).value
+    upload = parse(edit_detail(sample_path, tmp_path / "2024-12 doublon.xlsx", duplicate), reference, settings)
+    assert not upload.accepted and {p.row for p in errors(upload.problems)} == {HEADER_ROW + 1, HEADER_ROW + 2}
+
+
+# --- states: history by file, the latest state wins ------------------------------------------------
+
+def test_latest_state_supersedes_and_history_is_kept(tmp_path, sample_path, reference, settings):
+    later = build_care_followup(tmp_path / "suivi CARE 2024-12.xlsx", crisis_done=110, crisis_scheduled=5,
+                                crisis_todo=14, category_registered={"ght": 78, "non_lucratif": 34, "prive": 21})
+    older = build_care_followup(tmp_path / "2024-09 suivi CARE.xlsx", category_registered={
+        "ght": 70, "non_lucratif": 30, "prive": 15}, seed=3)
+    uploads = [parse(p, reference, settings) for p in (sample_path, later, older)]
+    assert [u.period for u in uploads] == [dt.date(2024, 10, 1), dt.date(2024, 12, 1), dt.date(2024, 9, 1)]
+    values, connection = state_indicators(uploads)  # the 2024-09 file is loaded last but is older
+    assert value(values, "care_registration_rate")[:2] == (133, 140)
+    assert set(values["period"]) == {dt.date(2024, 12, 1)}
+    assert set(values["upload_sha256"].explode()) == {uploads[1].sha256}
+    assert_matches_workbook(values, later)
+    assert connection.sql("SELECT period, count(*) FROM staging.care_registrations GROUP BY 1 ORDER BY 1").fetchall() \
+        == [(dt.date(2024, 9, 1), 140), (dt.date(2024, 10, 1), 140), (dt.date(2024, 12, 1), 140)]
+
+    # same state date: the file loaded later wins
+    corrected = build_care_followup(tmp_path / "2024-12 suivi CARE corrigé.xlsx", seed=11, category_registered={
+        "ght": 78, "non_lucratif": 34, "prive": 20})
+    values, _ = state_indicators([*uploads, parse(corrected, reference, settings)])
+    assert value(values, "care_registration_rate")[:2] == (132, 140)
+    values, _ = state_indicators([uploads[0], parse(corrected, reference, settings), uploads[1]])
+    assert value(values, "care_registration_rate")[:2] == (133, 140)
+
+
+def test_state_period_rules(tmp_path):
+    frame = pl.DataFrame({
+        "date_inscription": [dt.date(2024, 5, 2), None],
+        "exercice_crise_statut": ["Réalisé", "Programmé"],
+        "date_exercice": [dt.date(2024, 8, 30), dt.date(2025, 1, 15)],
+    })
+    assert state_period(Path("2024-06 suivi.xlsx"), frame) == dt.date(2024, 6, 1)
+    assert state_period(Path("suivi CARE PDL 2024_07 v2.xlsx"), frame) == dt.date(2024, 7, 1)
+    assert state_period(Path("CARE-202403.csv"), frame) == dt.date(2024, 3, 1)
+    # the latest date, not a scheduled exercise's future date
+    assert state_period(Path("suivi CARE 440000016.xlsx"), frame) == dt.date(2024, 8, 1)
+    empty = tmp_path / "suivi.csv"
+    empty.write_text("x")
+    os.utime(empty, (dt.datetime(2023, 2, 3).timestamp(),) * 2)
+    assert state_period(empty, frame.clear()) == dt.date(2023, 2, 1)
+
+
+# --- the word lists: polars (validation) and SQL (load.sql) agree ------------------------------------
+
+def test_polars_and_sql_normalisations_agree(tmp_path):
+    def variants(words):
+        return [v for w in words for v in (w, w.upper(), f"  {w.title()} ", w.replace(" ", "-"))]
+
+    categories = variants(CATEGORY_WORDS) + ["Privé à but non-lucratif", "ÉTABLISSEMENT PUBLIC"]
+    statuses = variants(STATUS_WORDS) + ["À réaliser", "Non réalisé", "Programmée", "Réalisé"]
+    departements = variants(DEPARTEMENT_NAMES) + ["44", "49.0", "53 - Mayenne", "Vendée", "Maine-et-Loire", None]
+    n = max(len(categories), len(statuses), len(departements))
+    frame = pl.DataFrame({
+        "source_row": list(range(n)),
+        "finess": [f"{i:09d}" for i in range(n)],
+        "raison_sociale": [None] * n,
+        "departement": (departements * n)[:n],
+        "categorie": (categories * n)[:n],
+        "candidat": [True] * n, "inscrit": [True] * n,
+        "date_inscription": [None] * n, "exercice_crise_requis": [None] * n,
+        "exercice_crise_statut": (statuses * n)[:n],
+        "date_exercice": [None] * n,
+    }, schema_overrides={"date_inscription": pl.Date, "date_exercice": pl.Date, "exercice_crise_requis": pl.Boolean,
+                         "raison_sociale": pl.String})
+    expected = frame.select(
+        "source_row", categorie=category_code(pl.col("categorie")),
+        statut=crisis_status_code(pl.col("exercice_crise_statut")),
+        departement=pl.coalesce(departement_code(pl.col("departement")), pl.col("finess").str.slice(0, 2)),
+    )
+    assert expected["categorie"].null_count() == 0 and expected["statut"].null_count() == 0
+    upload = ParsedUpload(path=tmp_path / "x.xlsx", unit=SOURCE, sha256="0" * 64, size=0,
+                          modified_at=dt.datetime.now(), frame=frame, period=dt.date(2024, 1, 1))
+    _, connection = state_indicators([upload])
+    stored = connection.sql(
+        "SELECT source_row, categorie, exercice_crise_statut AS statut, departement "
+        "FROM staging.care_registrations ORDER BY source_row"
+    ).pl()
+    assert stored.to_dicts() == expected.to_dicts()
+    assert set(CATEGORY_WORDS.values()) == {"ght", "non_lucratif", "prive"}
+    assert set(STATUS_WORDS.values()) == {"realise", "programme", "a_realiser"}
