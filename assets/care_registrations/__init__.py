@@ -224,12 +224,9 @@ def finess_in_region(upload: ParsedUpload, reference: ReferenceData) -> list[Pro
     """An establishment (ET) or legal entity (EJ) of Pays de la Loire in the FINESS reference."""
     pdl = reference.table("finess_sante_pdl")
     known = pl.concat([pdl["nofinesset"], pdl["nofinessej"]]).unique()
-    frame = upload.frame.select(
-        ROW, "finess", declared=departement_code(pl.col("departement")),
-        known=pl.col("finess").is_in(known.implode()),
-    )
+    frame = upload.frame.select(ROW, "finess", known=pl.col("finess").is_in(known.implode()))
     problems = []
-    for row, finess, declared, is_known in frame.iter_rows():
+    for row, finess, is_known in frame.iter_rows():
         if is_known:
             continue
         if finess[:2] not in REGION_DEPARTEMENTS:
