@@ -40,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     kpi.add_argument("--format", choices=("table", "csv", "json"), default="table")
     kpi.add_argument("--warehouse", type=Path)
 
+    dictionary = commands.add_parser("dictionary", help="régénère le dictionnaire des données (DICTIONNAIRE.md)")
+    dictionary.add_argument("--warehouse", type=Path)
+    dictionary.add_argument("--output", type=Path, default=PROJECT_ROOT / "warehouse" / "DICTIONNAIRE.md")
+
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
@@ -48,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         return command_run(args)
     if args.command == "validate":
         return command_validate(args)
+    if args.command == "dictionary":
+        return command_dictionary(args)
     return command_kpi(args)
 
 
@@ -157,6 +163,21 @@ def command_kpi(args) -> int:
         writer.writerows(records)
     else:
         print_table(records)
+    return EXIT_OK
+
+
+def command_dictionary(args) -> int:
+    import duckdb
+
+    from pipelines.dictionary import render
+
+    path = (args.warehouse or load_settings().warehouse_path).resolve()
+    if not path.exists():
+        print(f"Aucun entrepôt publié à {path} : lancez d'abord « esante run ».", file=sys.stderr)
+        return EXIT_REJECTED
+    with duckdb.connect(str(path), read_only=True) as connection:
+        args.output.write_text(render(connection), encoding="utf-8")
+    print(f"Dictionnaire écrit : {args.output}")
     return EXIT_OK
 
 

@@ -12,6 +12,53 @@ from pathlib import Path
 import polars as pl
 
 
+# French descriptions of the reference columns; they become DuckDB column comments.
+COLUMN_DESCRIPTIONS = {
+    # INSEE COG (communes, EPCI)
+    "code_insee": "Code officiel géographique (INSEE) de la commune.",
+    "nom": "Nom de la commune.",
+    "siren_commune": "SIREN de la commune.",
+    "codes_postaux": "Codes postaux de la commune.",
+    "arrondissement": "Code de l'arrondissement.",
+    "departement": "Code du département.",
+    "region": "Code de la région (52 = Pays de la Loire).",
+    "population_municipale_pl2023": "Population municipale légale 2023 (en vigueur au 1er janvier 2026).",
+    "population_municipale_pl2022_dgcl": "Population municipale légale 2022 (fichier DGCL).",
+    "population_totale_pl2022_dgcl": "Population totale légale 2022 (fichier DGCL).",
+    "epci_siren": "SIREN de l'EPCI (intercommunalité) de rattachement.",
+    "epci_nom": "Nom de l'EPCI.",
+    "epci_type": "Type d'EPCI (CU, CA, CC).",
+    "epci_mode_financement": "Mode de financement de l'EPCI (FPU, FA).",
+    "mode_financement": "Mode de financement de l'EPCI (FPU, FA).",
+    "nb_communes_total": "Nombre de communes membres de l'EPCI.",
+    "nb_communes_72": "Nombre de communes membres situées en Sarthe.",
+    "communes_hors_72": "Communes membres hors Sarthe.",
+    # FINESS
+    "nofinesset": "Numéro FINESS de l'établissement (ET, géographique).",
+    "nofinessej": "Numéro FINESS de l'entité juridique (EJ) gestionnaire.",
+    "rs": "Raison sociale.",
+    "categetab": "Code de catégorie FINESS de l'établissement (620 = pharmacie d'officine).",
+    "libcategetab": "Libellé de la catégorie FINESS.",
+    "categagretab": "Code de l'agrégat de catégories FINESS.",
+    "libcategagretab": "Libellé de l'agrégat de catégories.",
+    "codesph": "Code du mode de participation au service public hospitalier.",
+    "libsph": "Libellé du mode de participation au service public hospitalier.",
+    "codeape": "Code APE (activité principale).",
+    "siret": "Numéro SIRET.",
+    "adresse": "Adresse postale.",
+    "code_postal": "Code postal.",
+    "ville_acheminement": "Ville d'acheminement du courrier.",
+    "code_insee_derive": "Code INSEE de la commune, déduit de la ville ou du code postal (COG 2025).",
+    "telephone": "Téléphone de l'établissement (donnée publique du répertoire).",
+    "dateouv": "Date d'ouverture.",
+    "datemaj": "Date de dernière mise à jour dans le répertoire.",
+    "latitude": "Latitude (WGS84).",
+    "longitude": "Longitude (WGS84).",
+    "nb_et_france": "Nombre d'établissements de la catégorie en France (2021).",
+    "nb_et_72": "Nombre d'établissements de la catégorie en Sarthe (2021).",
+}
+
+
 @dataclass(frozen=True)
 class ReferenceTable:
     name: str  # table in the `ref` schema

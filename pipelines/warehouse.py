@@ -18,12 +18,13 @@ import duckdb
 import polars as pl
 
 from pipelines.problems import Problem, ProblemsFound, errors, summary
-from pipelines.reference import REFERENCE_TABLES, ReferenceData
+from pipelines.reference import COLUMN_DESCRIPTIONS, REFERENCE_TABLES, ReferenceData
 from pipelines.settings import Settings
 from pipelines.source import SourceUnit
 from pipelines.validation import ParsedUpload
 
 WAREHOUSE_DDL = Path(__file__).parent / "sql" / "warehouse.sql"
+READABLE_VIEWS = Path(__file__).parent / "sql" / "views.sql"
 INDICATOR_COLUMNS = (
     "indicator_id", "territory_level", "territory_code", "period", "segment",
     "numerator", "denominator", "value", "unit", "upload_sha256",
@@ -58,8 +59,11 @@ def load_reference_table(connection: duckdb.DuckDBPyConnection, name: str, refer
     connection.register("reference_rows", frame)
     try:
         connection.execute(f"CREATE OR REPLACE TABLE ref.{spec.name} AS SELECT * FROM reference_rows")
-        # COMMENT takes no bound parameter; the text comes from the fixed reference catalogue.
+        # COMMENT takes no bound parameter; the texts come from the fixed reference catalogue.
         connection.execute(f"COMMENT ON TABLE ref.{spec.name} IS {sql_literal(spec.description)}")
+        for column in frame.columns:
+            description = COLUMN_DESCRIPTIONS.get(column, "Colonne du fichier de référence (voir reference/SOURCES.md).")
+            connection.execute(f"COMMENT ON COLUMN ref.{spec.name}.{column} IS {sql_literal(description)}")
     finally:
         connection.unregister("reference_rows")
     return frame.height
@@ -194,6 +198,8 @@ def publish(settings: Settings) -> Path:
     temporary = target.parent / f".{target.stem}.{os.getpid()}.tmp.duckdb"
     temporary.unlink(missing_ok=True)
     with working_connection(settings) as connection:
+        connection.execute(READABLE_VIEWS.read_text(encoding="utf-8"))
+        inherit_column_comments(connection, "kpi", "v_dernieres_valeurs", "v_objectif_%")
         connection.execute("CHECKPOINT")
         connection.execute(f"ATTACH {sql_literal(str(temporary))} AS publication")
         try:
@@ -208,6 +214,20 @@ def publish(settings: Settings) -> Path:
     os.replace(temporary, target)
     _fsync(target.parent)
     return target
+
+
+def inherit_column_comments(connection: duckdb.DuckDBPyConnection, schema: str, base: str, pattern: str) -> None:
+    """Views derived from `base` (one per roadmap objective) carry the same column comments."""
+    comments = dict(connection.execute(
+        "SELECT column_name, comment FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?", [schema, base]
+    ).fetchall())
+    derived = connection.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name LIKE ?",
+        [schema, pattern],
+    ).fetchall()
+    for view, column in derived:  # identifiers come from the catalogue, not from input
+        if comments.get(column):
+            connection.execute(f'COMMENT ON COLUMN {schema}."{view}"."{column}" IS {sql_literal(comments[column])}')
 
 
 def _working_alias(settings: Settings) -> str:

@@ -38,16 +38,19 @@ def copy_sample(settings: Settings, source_id: str, name: str | None = None) -> 
     return copied
 
 
-def run_pipeline(settings: Settings):
-    """Materialize every asset through Dagster (ephemeral instance) into the temporary warehouse."""
+def run_pipeline(settings: Settings, asset_selection=None):
+    """Materialize every asset (or a selection) through Dagster, on an ephemeral instance."""
     from dagster import DagsterInstance
 
     from pipelines.definitions import build_definitions
+    from pipelines.orchestration import QUIET_LOGS
     from pipelines.resources import WarehouseResource
 
     definitions = build_definitions(WarehouseResource.from_settings(settings))
     job = definitions.resolve_job_def("rebuild_warehouse")
-    return job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False)
+    return job.execute_in_process(
+        instance=DagsterInstance.ephemeral(), raise_on_error=False, run_config=QUIET_LOGS, asset_selection=asset_selection
+    )
 
 
 def published(settings: Settings) -> duckdb.DuckDBPyConnection:

@@ -116,7 +116,7 @@ class MesStatisticsRow(pa.DataFrameModel):
     @pa.check(
         "niveau",
         name="niveau_reconnu",
-        error="Le niveau géographique n'est pas reconnu "
+        error="Le niveau géographique n'est pas reconnu. "
         "→ Écrivez « commune », « EPCI » ou « département », ou laissez la cellule vide "
         "(le niveau est alors déduit de la longueur du code : 5 = commune, 9 = EPCI, 2 ou 3 = département).",
     )
@@ -128,7 +128,7 @@ class MesStatisticsRow(pa.DataFrameModel):
         "population",
         name="population_positive",
         error="La population doit être strictement positive (un territoire sans habitant ne peut pas "
-        "servir de dénominateur) → Saisissez la population municipale du territoire (INSEE).",
+        "servir de dénominateur). → Saisissez la population municipale du territoire (INSEE).",
     )
     def population_is_positive(cls, data: pa.PolarsData) -> pl.LazyFrame:
         column = pl.col(data.key)
@@ -137,7 +137,7 @@ class MesStatisticsRow(pa.DataFrameModel):
     @pa.check(
         "profils_ouverts", "profils_alimentes", "documents_ajoutes",
         name="effectif_positif",
-        error="Un effectif ne peut pas être négatif → Saisissez le nombre tel que publié par "
+        error="Un effectif ne peut pas être négatif. → Saisissez le nombre tel que publié par "
         "l'Assurance Maladie (0 s'il n'y en a aucun).",
     )
     def count_is_not_negative(cls, data: pa.PolarsData) -> pl.LazyFrame:
@@ -150,7 +150,7 @@ class MesStatisticsRow(pa.DataFrameModel):
         "profils_alimentes",
         name="alimentes_au_plus_ouverts",
         error="Les profils alimentés dépassent les profils ouverts de la même ligne : un profil alimenté "
-        "(au moins un document) est d'abord un profil ouvert → Vérifiez les deux colonnes de la ligne "
+        "(au moins un document) est d'abord un profil ouvert. → Vérifiez les deux colonnes de la ligne "
         "(colonnes inversées ?) et corrigez le fichier.",
     )
     def fed_within_opened(cls, data: pa.PolarsData) -> pl.LazyFrame:

@@ -45,15 +45,15 @@ from_communes AS (
            commune_months_in_window = 12 AS communes_have_12_months, [upload_sha256] AS upload_sha256
     FROM commune_month
     UNION ALL
-    SELECT 'epci', epci_siren, mois, sum(population), sum(profils_ouverts), sum(profils_alimentes),
-           sum(documents_ajoutes), count(*), bool_and(commune_months_in_window = 12),
+    SELECT 'epci', epci_siren, mois, sum(population)::BIGINT, sum(profils_ouverts)::BIGINT,
+           sum(profils_alimentes)::BIGINT, sum(documents_ajoutes)::BIGINT, count(*), bool_and(commune_months_in_window = 12),
            list_sort(list_distinct(list(upload_sha256)))
     FROM commune_month
     WHERE epci_siren IS NOT NULL
     GROUP BY epci_siren, mois
     UNION ALL
-    SELECT 'departement', departement, mois, sum(population), sum(profils_ouverts), sum(profils_alimentes),
-           sum(documents_ajoutes), count(*), bool_and(commune_months_in_window = 12),
+    SELECT 'departement', departement, mois, sum(population)::BIGINT, sum(profils_ouverts)::BIGINT,
+           sum(profils_alimentes)::BIGINT, sum(documents_ajoutes)::BIGINT, count(*), bool_and(commune_months_in_window = 12),
            list_sort(list_distinct(list(upload_sha256)))
     FROM commune_month
     GROUP BY departement, mois
@@ -77,7 +77,7 @@ SELECT
     territory_level, territory_code, mois, population, profils_ouverts, profils_alimentes, documents_ajoutes,
     communes, upload_sha256,
     count(*) OVER w AS months_in_window,
-    sum(documents_ajoutes) OVER w AS documents_12_months,
+    (sum(documents_ajoutes) OVER w)::BIGINT AS documents_12_months,
     list_sort(list_distinct(flatten(list(upload_sha256) OVER w))) AS window_upload_sha256,
     count(*) OVER w = 12
         AND communes_have_12_months
@@ -88,3 +88,16 @@ WINDOW w AS (
     RANGE BETWEEN INTERVAL 11 MONTH PRECEDING AND CURRENT ROW
 );
 COMMENT ON VIEW staging.mes_statistics_series IS 'Séries mensuelles Mon espace santé par territoire (commune, EPCI, département = somme des communes, sinon ligne de total du fichier) avec la fenêtre de 12 mois des documents ajoutés.';
+COMMENT ON COLUMN staging.mes_statistics_series.territory_level IS 'Niveau territorial : commune, epci ou departement.';
+COMMENT ON COLUMN staging.mes_statistics_series.territory_code IS 'Code INSEE de la commune, SIREN de l''EPCI ou code du département.';
+COMMENT ON COLUMN staging.mes_statistics_series.mois IS 'Mois des statistiques (premier jour du mois).';
+COMMENT ON COLUMN staging.mes_statistics_series.population IS 'Population du mois (EPCI, département : somme des communes présentes).';
+COMMENT ON COLUMN staging.mes_statistics_series.profils_ouverts IS 'Profils ouverts en fin de mois (somme des communes présentes pour un EPCI ou le département).';
+COMMENT ON COLUMN staging.mes_statistics_series.profils_alimentes IS 'Profils ayant reçu au moins un document en fin de mois (somme des communes présentes).';
+COMMENT ON COLUMN staging.mes_statistics_series.documents_ajoutes IS 'Documents ajoutés au cours du mois (somme des communes présentes).';
+COMMENT ON COLUMN staging.mes_statistics_series.communes IS 'Nombre de communes additionnées (NULL : ligne de total donnée par le fichier, sans communes ce mois-là).';
+COMMENT ON COLUMN staging.mes_statistics_series.upload_sha256 IS 'Fichiers déposés d''où viennent les lignes du mois (audit.upload.sha256).';
+COMMENT ON COLUMN staging.mes_statistics_series.months_in_window IS 'Nombre de mois présents dans la fenêtre des 12 mois se terminant ce mois-ci.';
+COMMENT ON COLUMN staging.mes_statistics_series.documents_12_months IS 'Documents ajoutés au cours des mois présents de la fenêtre de 12 mois.';
+COMMENT ON COLUMN staging.mes_statistics_series.window_upload_sha256 IS 'Fichiers déposés d''où viennent les lignes de la fenêtre de 12 mois.';
+COMMENT ON COLUMN staging.mes_statistics_series.window_complete IS 'Vrai si les 12 mois sont présents (et, pour un EPCI ou le département, pour chacune de ses communes) : documents par habitant calculable.';
