@@ -21,6 +21,7 @@ class WarehouseResource(ConfigurableResource):
     warehouse_path: str
     reference_dir: str
     departement: str = "72"
+    storage_version: str = "v1.2.0"
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> "WarehouseResource":
@@ -30,6 +31,7 @@ class WarehouseResource(ConfigurableResource):
             warehouse_path=str(settings.warehouse_path),
             reference_dir=str(settings.reference_dir),
             departement=settings.departement,
+            storage_version=settings.storage_version,
         )
 
     def settings(self) -> Settings:
@@ -38,6 +40,7 @@ class WarehouseResource(ConfigurableResource):
             warehouse_path=Path(self.warehouse_path),
             reference_dir=Path(self.reference_dir),
             departement=self.departement,
+            storage_version=self.storage_version,
         )
 
     def reference(self) -> ReferenceData:

@@ -27,6 +27,9 @@ class Settings:
     max_rows: int = 2_000_000
     # Published versions kept beside the warehouse for rollback.
     kept_versions: int = 3
+    # On-disk format of the published file: v1.2.0 is readable by DuckDB 1.2 and later (DBeaver,
+    # R and ODBC drivers often lag behind the Python package that writes it).
+    storage_version: str = "v1.2.0"
 
     @property
     def build_dir(self) -> Path:
@@ -61,4 +64,5 @@ def load_settings() -> Settings:
         warehouse_path=path("ESANTE_WAREHOUSE", PROJECT_ROOT / "warehouse" / "esante.duckdb"),
         reference_dir=path("ESANTE_REFERENCE_DIR", PROJECT_ROOT / "reference"),
         departement=os.environ.get("ESANTE_DEPARTEMENT", "72"),
+        storage_version=os.environ.get("ESANTE_STORAGE_VERSION", "v1.2.0"),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -197,11 +198,15 @@ def publish(settings: Settings) -> Path:
     remove_stale_temporaries(target.parent)
     temporary = target.parent / f".{target.stem}.{os.getpid()}.tmp.duckdb"
     temporary.unlink(missing_ok=True)
+    if not re.fullmatch(r"v\d+\.\d+\.\d+", settings.storage_version):
+        raise ValueError(f"version de stockage DuckDB invalide : {settings.storage_version!r}")
     with working_connection(settings) as connection:
         connection.execute(READABLE_VIEWS.read_text(encoding="utf-8"))
         inherit_column_comments(connection, "kpi", "v_dernieres_valeurs", "v_objectif_%")
         connection.execute("CHECKPOINT")
-        connection.execute(f"ATTACH {sql_literal(str(temporary))} AS publication")
+        connection.execute(
+            f"ATTACH {sql_literal(str(temporary))} AS publication (STORAGE_VERSION {sql_literal(settings.storage_version)})"
+        )
         try:
             connection.execute(f"COPY FROM DATABASE {_working_alias(settings)} TO publication")
         finally:
