@@ -29,7 +29,8 @@ test: $(STAMP)
 
 # The Dagster UI and daemon on 127.0.0.1 with the project's instance (dagster.yaml, storage in .dagster/).
 ui: $(STAMP)
-	DAGSTER_HOME=$(CURDIR) $(VENV)/bin/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
+	DAGSTER_HOME=$(CURDIR) DAGSTER_STORAGE_DIR=$(CURDIR)/.dagster DAGSTER_COMPUTE_LOGS_DIR=$(CURDIR)/.dagster/compute_logs \
+	DAGSTER_DISABLE_TELEMETRY=1 $(VENV)/bin/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .dagster warehouse/.build warehouse/versions warehouse/*.duckdb

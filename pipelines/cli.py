@@ -59,18 +59,25 @@ def main(argv: list[str] | None = None) -> int:
 
 # --- run -----------------------------------------------------------------------------------------
 
+def use_project_instance() -> None:
+    """Runs are recorded in the project's own Dagster instance (dagster.yaml), so the UI shows them."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT)))
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DAGSTER_STORAGE_DIR", str(home / ".dagster"))
+    os.environ.setdefault("DAGSTER_COMPUTE_LOGS_DIR", str(home / ".dagster" / "compute_logs"))
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
 def command_run(args) -> int:
     if args.raw:
         os.environ["ESANTE_RAW_DIR"] = str(args.raw.resolve())
     if args.warehouse:
         os.environ["ESANTE_WAREHOUSE"] = str(args.warehouse.resolve())
-    # Runs are recorded in the project's own Dagster instance (dagster.yaml), so the UI shows them.
-    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
+    use_project_instance()
     settings = load_settings()
     if not settings.raw_dir.is_dir():
         print(f"Dossier des dépôts introuvable : {settings.raw_dir}", file=sys.stderr)
         return EXIT_USAGE
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
 
     from pipelines.orchestration import rebuild
 

@@ -25,11 +25,19 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Column:
     name: str  # canonical snake_case name
-    kind: str  # a key of pipelines.ingest.values.KINDS, or "personal" (dropped at ingest)
+    kind: str  # a key of pipelines.ingest.values.KINDS, "choice" (see choices), or "personal" (dropped at ingest)
     headers: tuple[str, ...]  # the header variants stewards write
     label: str  # French, used in messages
     required: bool = False  # the column must be present in the file
     nullable: bool = True  # an empty cell is allowed (unknown)
+    # kind "choice": the steward's word -> the code the typed column holds. Words are compared by
+    # their key (case, accents, punctuation and spacing do not matter, as for headers); the first
+    # word of each code (and its second) is shown to the steward as what to write.
+    choices: dict[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.kind == "choice") != bool(self.choices):
+            raise ValueError(f"column {self.name!r}: choices go with kind 'choice', and only with it")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import polars as pl
 from pipelines.ingest.headers import HeaderMatch, build_vocabulary, locate_header
 from pipelines.ingest.preflight import check_upload
 from pipelines.ingest.readers import Grid, choose_sheet, read_csv, read_xlsx
-from pipelines.ingest.values import KINDS
+from pipelines.ingest.values import value_parser
 from pipelines.problems import Problem, errors
 from pipelines.reference import ReferenceData
 from pipelines.settings import Settings
@@ -212,9 +212,10 @@ def _data_rows(grid: Grid, match: HeaderMatch, unit: SourceUnit) -> pl.DataFrame
 
 def _parse_values(upload: ParsedUpload, frame: pl.DataFrame, unit: SourceUnit) -> tuple[pl.DataFrame, list[Problem]]:
     problems: list[Problem] = []
+    parsers = {c.name: value_parser(c) for c in unit.stored_columns}
     typed = frame.select(
         ROW,
-        *(KINDS[c.kind].parse(pl.col(c.name)).cast(KINDS[c.kind].dtype).alias(c.name) for c in unit.stored_columns),
+        *(parsers[c.name].parse(pl.col(c.name)).cast(parsers[c.name].dtype).alias(c.name) for c in unit.stored_columns),
     )
     present = frame.select(
         ROW, *(pl.col(c.name).str.strip_chars().fill_null("").alias(c.name) for c in unit.stored_columns)
@@ -226,8 +227,8 @@ def _parse_values(upload: ParsedUpload, frame: pl.DataFrame, unit: SourceUnit) -
         for row, value in unparsed.head(500).iter_rows():
             problems.append(
                 upload.problem(
-                    f"La valeur n'est pas reconnue comme {KINDS[column.kind].expected.split(',')[0]}.",
-                    f"Saisissez {KINDS[column.kind].expected}.",
+                    f"La valeur n'est pas reconnue comme {parsers[column.name].described}.",
+                    f"Saisissez {parsers[column.name].expected}.",
                     row=row,
                     column=column.name,
                     value=value,

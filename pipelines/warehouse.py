@@ -147,9 +147,9 @@ def indicator_problems(values: pl.DataFrame, source_id: str) -> list[Problem]:
     if duplicated.height:
         problems.append(Problem(f"{duplicated.height} valeurs d'indicateur en double pour la même clé.",
                                 "Corriger la requête indicators.sql de la source.", file=source_id, check="cle_unique"))
-    over = values.filter(pl.col("numerator") > pl.col("denominator"))
+    over = values.filter((pl.col("unit") == "taux") & (pl.col("numerator") > pl.col("denominator")))
     if over.height:
-        problems.append(Problem(f"{over.height} valeurs dont le numérateur dépasse le dénominateur.",
+        problems.append(Problem(f"{over.height} taux dont le numérateur dépasse le dénominateur.",
                                 "Vérifier les données et la requête.", file=source_id, check="numerateur_le_denominateur"))
     negative = values.filter((pl.col("numerator") < 0) | (pl.col("denominator") < 0))
     if negative.height:

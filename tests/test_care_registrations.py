@@ -18,17 +18,8 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from assets.care_registrations import (
-    CATEGORY_WORDS,
-    DEPARTEMENT_NAMES,
-    RECONCILIATION,
-    SOURCE,
-    STATUS_WORDS,
-    category_code,
-    crisis_status_code,
-    departement_code,
-    state_period,
-)
+from assets.care_registrations import RECONCILIATION, SOURCE, state_period
+from pipelines.ingest.values import value_parser
 from pipelines.problems import errors, warnings
 from pipelines.validation import ParsedUpload, parse_upload
 from pipelines.warehouse import WAREHOUSE_DDL, compute_indicators, ensure_staging, load_upload
@@ -341,18 +332,22 @@ def _bad(tmp_path, sample_path, reference, settings, column: int, text, *, where
 
 
 @pytest.mark.parametrize(("column", "text", "header", "letter", "words"), [
-    (4, "Clinique", "Catégorie", "D", "Catégorie d'établissement non reconnue"),
+    (4, "Clinique", "Catégorie", "D", "n'est pas reconnue comme une valeur admise pour « catégorie ». "
+     "Saisissez « GHT » (ou « public »), « ESPIC » (ou « privé non lucratif ») ou « privé lucratif » (ou « privé »)."),
     (5, "Non", "Candidat", "E", "inscrit au programme CARE (cellule F"),
-    (9, "En cours", "Statut exercice de crise", "I", "Statut de l'exercice de crise non reconnu"),
-    (3, "35", "Département", "C", "hors Pays de la Loire"),
+    (9, "En cours", "Statut exercice de crise", "I", "valeur admise pour « statut de l'exercice de crise ». "
+     "Saisissez « réalisé » (ou « fait »), « programmé » (ou « planifié ») ou « à réaliser » (ou « à faire »)."),
+    (3, "35", "Département", "C", "« 72 » (ou « Sarthe ») ou « 85 » (ou « Vendée »)."),
 ])
 def test_bad_value_is_rejected_naming_the_cell(tmp_path, sample_path, reference, settings, column, text, header,
                                               letter, words):
     upload, row = _bad(tmp_path, sample_path, reference, settings, column, text)
     assert not upload.accepted
-    [problem] = errors(upload.problems)
-    assert (problem.row, problem.column, problem.cell) == (row, header, f"{letter}{row}")
-    assert words in problem.message
+    problem = errors(upload.problems)[0]
+    # an unknown word in a column that must be filled is also reported as missing, on the same cell
+    assert {(p.row, p.column, p.cell) for p in errors(upload.problems)} == {(row, header, f"{letter}{row}")}
+    assert problem.value == text
+    assert words in f"{problem.message} {problem.action}"
     assert problem.sheet == DETAIL and problem.file.startswith("2024-12 bad")
 
 
@@ -404,7 +399,7 @@ def test_latest_state_supersedes_and_history_is_kept(tmp_path, sample_path, refe
 def test_state_period_rules(tmp_path):
     frame = pl.DataFrame({
         "date_inscription": [dt.date(2024, 5, 2), None],
-        "exercice_crise_statut": ["Réalisé", "Programmé"],
+        "exercice_crise_statut": ["realise", "programme"],
         "date_exercice": [dt.date(2024, 8, 30), dt.date(2025, 1, 15)],
     })
     assert state_period(Path("2024-06 suivi.xlsx"), frame) == dt.date(2024, 6, 1)
@@ -418,41 +413,40 @@ def test_state_period_rules(tmp_path):
     assert state_period(empty, frame.clear()) == dt.date(2023, 2, 1)
 
 
-# --- the word lists: polars (validation) and SQL (load.sql) agree ------------------------------------
+# --- the steward's words: parsed once, to the codes that are stored --------------------------------
 
-def test_polars_and_sql_normalisations_agree(tmp_path):
+def test_choice_columns_turn_words_into_codes(tmp_path):
     def variants(words):
         return [v for w in words for v in (w, w.upper(), f"  {w.title()} ", w.replace(" ", "-"))]
 
-    categories = variants(CATEGORY_WORDS) + ["Privé à but non-lucratif", "ÉTABLISSEMENT PUBLIC"]
-    statuses = variants(STATUS_WORDS) + ["À réaliser", "Non réalisé", "Programmée", "Réalisé"]
-    departements = variants(DEPARTEMENT_NAMES) + ["44", "49.0", "53 - Mayenne", "Vendée", "Maine-et-Loire", None]
-    n = max(len(categories), len(statuses), len(departements))
+    columns = {c.name: c for c in SOURCE.columns}
+    departements = {"44": "44", "49.0": "49", "53 - Mayenne": "53", "Vendée": "85", "MAINE-ET-LOIRE": "49",
+                    "loire atlantique": "44", "Sarthe (72)": "72", "72 sarthe": "72"}
+    cases = {
+        "categorie": {**{v: code for w, code in CATEGORY.items() for v in variants([w])},
+                      "Privé à but non-lucratif": "non_lucratif", "ÉTABLISSEMENT PUBLIC": "ght", "Clinique": None},
+        "exercice_crise_statut": {**{v: code for w, code in STATUS.items() for v in variants([w])},
+                                  "À réaliser": "a_realiser", "Programmée": "programme", "En cours": None},
+        "departement": {**departements, "35": None, "Ille-et-Vilaine": None, "44 - Vendée": None},
+    }
+    for name, expected in cases.items():
+        frame = pl.DataFrame({"v": list(expected)})
+        parsed = frame.select(value_parser(columns[name]).parse(pl.col("v")))["v"].to_list()
+        assert dict(zip(expected, parsed)) == expected, name
+
+    # the typed frame holds the codes and load.sql stores them as they are (an empty département: the FINESS's)
+    n = 3
     frame = pl.DataFrame({
-        "source_row": list(range(n)),
-        "finess": [f"{i:09d}" for i in range(n)],
-        "raison_sociale": [None] * n,
-        "departement": (departements * n)[:n],
-        "categorie": (categories * n)[:n],
-        "candidat": [True] * n, "inscrit": [True] * n,
+        "source_row": list(range(n)), "finess": ["440000016", "720000017", "850000019"],
+        "raison_sociale": [None] * n, "departement": ["44", None, "85"],
+        "categorie": ["ght", "non_lucratif", "prive"], "candidat": [True] * n, "inscrit": [True] * n,
         "date_inscription": [None] * n, "exercice_crise_requis": [None] * n,
-        "exercice_crise_statut": (statuses * n)[:n],
-        "date_exercice": [None] * n,
+        "exercice_crise_statut": ["realise", None, "a_realiser"], "date_exercice": [None] * n,
     }, schema_overrides={"date_inscription": pl.Date, "date_exercice": pl.Date, "exercice_crise_requis": pl.Boolean,
                          "raison_sociale": pl.String})
-    expected = frame.select(
-        "source_row", categorie=category_code(pl.col("categorie")),
-        statut=crisis_status_code(pl.col("exercice_crise_statut")),
-        departement=pl.coalesce(departement_code(pl.col("departement")), pl.col("finess").str.slice(0, 2)),
-    )
-    assert expected["categorie"].null_count() == 0 and expected["statut"].null_count() == 0
     upload = ParsedUpload(path=tmp_path / "x.xlsx", unit=SOURCE, sha256="0" * 64, size=0,
                           modified_at=dt.datetime.now(), frame=frame, period=dt.date(2024, 1, 1))
     _, connection = state_indicators([upload])
-    stored = connection.sql(
-        "SELECT source_row, categorie, exercice_crise_statut AS statut, departement "
-        "FROM staging.care_registrations ORDER BY source_row"
-    ).pl()
-    assert stored.to_dicts() == expected.to_dicts()
-    assert set(CATEGORY_WORDS.values()) == {"ght", "non_lucratif", "prive"}
-    assert set(STATUS_WORDS.values()) == {"realise", "programme", "a_realiser"}
+    stored = connection.sql("SELECT departement, categorie, exercice_crise_statut FROM staging.care_registrations "
+                            "ORDER BY source_row").fetchall()
+    assert stored == [("44", "ght", "realise"), ("72", "non_lucratif", None), ("85", "prive", "a_realiser")]

@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipelines.ingest.headers import build_vocabulary, locate_header, normalize_header
-from pipelines.ingest.values import KINDS, finess_key_is_valid
+from pipelines.ingest.values import KINDS, choice_expected, finess_key_is_valid, value_parser, word_key
+from pipelines.source import Column
 
 
 def parse(kind: str, values: list) -> list:
@@ -93,3 +94,67 @@ def test_headers_ignore_case_accents_punctuation_and_line_breaks():
     assert match.row_index == 2
     assert match.columns == {"finess": 0, "mssante": 1}
     assert match.ignored == ["Commentaire"]
+
+
+# --- word keys and "choice" columns ----------------------------------------------------------------
+
+TRICKY = [
+    "Équipée\nMSSanté ?", "  Privé - non lucratif ", "Cœur d'Île-de-France", "ŒUVRE", "À réaliser",
+    "établissement de santé privé d’intérêt collectif", "Loire-Atlantique (44)", "44.0", "Maine‑et‑Loire",
+    "N°\u00a0FINESS :", "Ｆｉｎｅｓｓ", "ﬁn ½", "Ça\r\nva\tbien", "İstanbul", "ß", "", "---", "a\u0903b",
+]
+
+
+def keys(values: list) -> list:
+    return pl.DataFrame({"v": values}, schema={"v": pl.String}).select(word_key(pl.col("v")))["v"].to_list()
+
+
+def test_word_key_is_the_header_key():
+    assert keys(TRICKY) == [normalize_header(t) for t in TRICKY]
+    assert keys(TRICKY[:3]) == ["equipee mssante", "prive non lucratif", "c ur d ile de france"]
+    assert keys([None]) == [None]
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FF) | st.sampled_from("œŒæ’‘–—…«»\u00a0\u202f\u2011\u0301\u0327"),
+               max_size=20))
+def test_word_key_agrees_with_normalize_header(text):
+    assert keys([text]) == [normalize_header(text)]
+
+
+CATEGORY = Column("categorie", "choice", ("Catégorie",), "catégorie", choices={
+    "GHT": "ght", "public": "ght", "ESPIC": "non_lucratif", "privé non lucratif": "non_lucratif",
+    "associatif": "non_lucratif", "privé lucratif": "prive",
+})
+
+
+def test_choice_gives_the_code_of_any_spelling_and_null_for_another_word():
+    parser = value_parser(CATEGORY)
+    values = ["ght", " (GHT). ", "Privé - NON lucratif", "prive non-lucratif", "ASSOCIATIF", "Privé lucratif",
+              "Clinique", "privé", "", None]
+    frame = pl.DataFrame({"v": values}, schema={"v": pl.String})
+    assert frame.select(parser.parse(pl.col("v")))["v"].to_list() == [
+        "ght", "ght", "non_lucratif", "non_lucratif", "non_lucratif", "prive", None, None, None, None]
+    assert parser.dtype == pl.String
+    assert parser.expected == "« GHT » (ou « public »), « ESPIC » (ou « privé non lucratif ») ou « privé lucratif »"
+    assert parser.described == "une valeur admise pour « catégorie »"
+
+
+def test_choice_reads_excel_numbers_and_lists_a_readable_subset():
+    codes = Column("code", "choice", ("Code",), "code", choices={str(n): f"c{n}" for n in range(1, 12)})
+    frame = pl.DataFrame({"v": ["3", "3.0", "03", "3,5", "12"]})
+    assert frame.select(value_parser(codes).parse(pl.col("v")))["v"].to_list() == ["c3", "c3", None, None, None]
+    assert value_parser(codes).expected == "« 1 », « 2 », « 3 », « 4 », « 5 », « 6 », « 7 », « 8 », …"
+    single = Column("oui", "choice", ("Oui",), "oui", choices={"Oui": "o"})
+    assert value_parser(single).expected == "« Oui »"
+
+
+def test_choice_columns_are_declared_consistently():
+    assert value_parser(Column("n", "integer", ("N",), "n")) is KINDS["integer"]
+    with pytest.raises(ValueError):
+        Column("c", "choice", ("C",), "c")  # no choices
+    with pytest.raises(ValueError):
+        Column("c", "text", ("C",), "c", choices={"a": "a"})  # choices on another kind
+    with pytest.raises(ValueError):  # two spellings of one word, two codes
+        value_parser(Column("c", "choice", ("C",), "c", choices={"Privé": "prive", "PRIVE": "public"}))
+    with pytest.raises(ValueError):
+        value_parser(Column("c", "kilogram", ("C",), "c"))

@@ -5,10 +5,9 @@ establishment (FINESS ET, or EJ since CARE applications can be made per legal en
 Each accepted file is kept in staging with its state date (history by file); the indicators
 are computed on the latest state only. See shared/sources.md.
 
-The steward's words for a category, a crisis-exercise status or a département are normalised
-to codes by the polars expressions below (used to validate and to count), and by the SQL
-`CASE` of load.sql (used to store). Both read the same word lists: `CATEGORY_WORDS`,
-`STATUS_WORDS`, `DEPARTEMENT_NAMES` (tests/test_care_registrations.py checks they agree).
+The steward's words for a category, a crisis-exercise status or a département are declared as
+"choice" columns (CATEGORIES, CRISIS_STATUSES, DEPARTEMENTS): the shared parser turns them into
+codes, so the typed frame, the pandera model, the counts and load.sql only ever see codes.
 """
 
 from __future__ import annotations
@@ -29,18 +28,49 @@ from pipelines.source import Column, Indicator, QualityCheck, SourceUnit
 from pipelines.validation import ROW, ParsedUpload
 
 REGION_CODE = "52"  # Pays de la Loire
-REGION_DEPARTEMENTS = ("44", "49", "53", "72", "85")
 MAX_REPORTED = 500  # problems reported per rule, like the shared validation
+
+# --- the steward's words -> codes (kind "choice") ----------------------------------------------------
+# Words are compared by their key (case, accents, punctuation and spacing do not matter: "PRIVE - non
+# lucratif" is "Privé non lucratif"). The first word of each code, and its second, are shown to the
+# steward as what to write: keep the usual spelling first.
+
+CATEGORIES: dict[str, str] = {
+    **dict.fromkeys(("GHT", "public", "groupement hospitalier de territoire", "établissement public",
+                     "établissement public de santé"), "ght"),
+    **dict.fromkeys(("ESPIC", "privé non lucratif", "privé à but non lucratif", "à but non lucratif",
+                     "non lucratif", "associatif", "privé associatif",
+                     "établissement de santé privé d'intérêt collectif"), "non_lucratif"),
+    **dict.fromkeys(("privé lucratif", "privé", "privé à but lucratif", "privé commercial", "lucratif",
+                     "commercial"), "prive"),
+}
+CATEGORY_CODES = ("ght", "non_lucratif", "prive")
+
+CRISIS_STATUSES: dict[str, str] = {
+    **dict.fromkeys(("réalisé", "fait", "réalisée", "faite", "oui", "effectué", "effectuée"), "realise"),
+    **dict.fromkeys(("programmé", "planifié", "programmée", "planifiée", "prévu", "prévue"), "programme"),
+    **dict.fromkeys(("à réaliser", "à faire", "non réalisé", "non réalisée", "non", "à programmer",
+                     "à planifier"), "a_realiser"),
+}
+STATUS_CODES = ("realise", "programme", "a_realiser")
+
+DEPARTEMENT_NAMES = {"44": "Loire-Atlantique", "49": "Maine-et-Loire", "53": "Mayenne", "72": "Sarthe",
+                     "85": "Vendée"}
+REGION_DEPARTEMENTS = tuple(DEPARTEMENT_NAMES)
+# "44", "44.0" (an Excel number), "Loire-Atlantique", "44 - Loire-Atlantique", "Loire-Atlantique (44)"
+DEPARTEMENTS: dict[str, str] = {
+    word: code for code, name in DEPARTEMENT_NAMES.items() for word in (code, name, f"{code} {name}", f"{name} {code}")
+}
 
 COLUMNS = (
     Column("finess", "finess", ("FINESS", "N° FINESS ET", "FINESS EJ", "FINESS juridique"),
            "numéro FINESS", required=True, nullable=False),
     Column("raison_sociale", "text", ("Raison sociale", "Établissement", "Nom"), "raison sociale"),
-    # Words ("44", "Sarthe", "72 - Sarthe"): normalised by departement_code().
-    Column("departement", "text", ("Département", "Dept", "Code département"), "département"),
-    # Words ("GHT", "ESPIC", "Privé lucratif"...): normalised by category_code().
-    Column("categorie", "text", ("Catégorie", "Type d'établissement", "Statut juridique"), "catégorie",
-           required=True, nullable=False),
+    # empty: load.sql takes the first two characters of the FINESS
+    Column("departement", "choice", ("Département", "Dept", "Code département"), "département",
+           choices=DEPARTEMENTS),
+    Column("categorie", "choice", ("Catégorie", "Type d'établissement", "Statut juridique"), "catégorie",
+           required=True, nullable=False, choices=CATEGORIES),
     Column("candidat", "yes_no", ("Candidat", "Candidature", "A candidaté"), "candidat", required=True,
            nullable=False),
     Column("inscrit", "yes_no", ("Inscrit", "Inscription", "Inscrit au programme"), "inscrit", required=True,
@@ -48,65 +78,11 @@ COLUMNS = (
     Column("date_inscription", "date", ("Date d'inscription",), "date d'inscription"),
     Column("exercice_crise_requis", "yes_no", ("Exercice de crise requis", "Doit réaliser un exercice"),
            "exercice de crise requis"),
-    # Words ("Réalisé", "Planifié", "À réaliser"...): normalised by crisis_status_code().
-    Column("exercice_crise_statut", "text", ("Exercice de crise", "Statut exercice de crise", "Exercice crise cyber"),
-           "statut de l'exercice de crise"),
+    Column("exercice_crise_statut", "choice",
+           ("Exercice de crise", "Statut exercice de crise", "Exercice crise cyber"),
+           "statut de l'exercice de crise", choices=CRISIS_STATUSES),
     Column("date_exercice", "date", ("Date de l'exercice", "Date exercice"), "date de l'exercice"),
 )
-
-# --- the steward's words -> codes ----------------------------------------------------------------
-# Keys are normalised words: lower case, no accents, every run of other characters is one space
-# ("Privé - non lucratif" -> "prive non lucratif"), see word_key().
-
-CATEGORY_WORDS: dict[str, str] = {
-    **dict.fromkeys(("ght", "groupement hospitalier de territoire", "public", "etablissement public",
-                     "etablissement public de sante"), "ght"),
-    **dict.fromkeys(("espic", "prive non lucratif", "prive a but non lucratif", "a but non lucratif",
-                     "non lucratif", "associatif", "prive associatif",
-                     "etablissement de sante prive d interet collectif"), "non_lucratif"),
-    **dict.fromkeys(("prive", "prive lucratif", "prive a but lucratif", "prive commercial", "lucratif",
-                     "commercial"), "prive"),
-}
-
-STATUS_WORDS: dict[str, str] = {
-    **dict.fromkeys(("realise", "realisee", "fait", "faite", "oui", "effectue", "effectuee"), "realise"),
-    **dict.fromkeys(("programme", "programmee", "planifie", "planifiee", "prevu", "prevue"), "programme"),
-    **dict.fromkeys(("a realiser", "a faire", "non realise", "non realisee", "non", "a programmer",
-                     "a planifier"), "a_realiser"),
-}
-STATUS_LABELS = {"realise": "réalisé", "programme": "programmé", "a_realiser": "à réaliser"}
-
-DEPARTEMENT_NAMES: dict[str, str] = {
-    "loire atlantique": "44", "maine et loire": "49", "mayenne": "53", "sarthe": "72", "vendee": "85",
-}
-
-
-def word_key(text: pl.Expr) -> pl.Expr:
-    """Lower case, accents removed, runs of other characters as one space (cf. normalize_header)."""
-    return (
-        text.str.to_lowercase()
-        .str.normalize("NFKD")
-        .str.replace_all(r"\p{Mn}", "")
-        .str.replace_all(r"[^a-z0-9]+", " ")
-        .str.strip_chars()
-    )
-
-
-def category_code(text: pl.Expr) -> pl.Expr:
-    """'GHT' -> 'ght', 'Privé non lucratif' -> 'non_lucratif', 'Privé' -> 'prive'; unknown -> null."""
-    return word_key(text).replace_strict(CATEGORY_WORDS, default=None, return_dtype=pl.String)
-
-
-def crisis_status_code(text: pl.Expr) -> pl.Expr:
-    """'Réalisé' -> 'realise', 'Planifié' -> 'programme', 'À réaliser' -> 'a_realiser'; unknown -> null."""
-    return word_key(text).replace_strict(STATUS_WORDS, default=None, return_dtype=pl.String)
-
-
-def departement_code(text: pl.Expr) -> pl.Expr:
-    """'44', '44.0', '44 - Loire-Atlantique', 'Loire-Atlantique' -> '44'; unrecognised -> null."""
-    key = word_key(text)
-    numeric = key.str.extract(r"^(\d{2})(?: 0+)?(?: [a-z].*)?$", 1)
-    return pl.coalesce(numeric, key.replace_strict(DEPARTEMENT_NAMES, default=None, return_dtype=pl.String))
 
 
 def required_exercise() -> pl.Expr:
@@ -114,23 +90,18 @@ def required_exercise() -> pl.Expr:
     return pl.coalesce(pl.col("exercice_crise_requis"), pl.col("exercice_crise_statut").is_not_null())
 
 
-def _empty_or_known(code: pl.Expr, column: str) -> pl.Expr:
-    """True where the cell is filled and recognised, or empty (pandera: False = failure case)."""
-    return pl.col(column).is_null() | code.is_not_null()
-
-
 class CareRegistrationRow(pa.DataFrameModel):
-    """One eligible establishment in one state of the CARE follow-up."""
+    """One eligible establishment in one state of the CARE follow-up (words already turned into codes)."""
 
     finess: str = pa.Field(unique=True)
     raison_sociale: str = pa.Field(nullable=True)
-    departement: str = pa.Field(nullable=True)
-    categorie: str
+    departement: str = pa.Field(nullable=True, isin=REGION_DEPARTEMENTS)
+    categorie: str = pa.Field(isin=CATEGORY_CODES)
     candidat: bool
     inscrit: bool
     date_inscription: pl.Date = pa.Field(nullable=True)
     exercice_crise_requis: bool = pa.Field(nullable=True)
-    exercice_crise_statut: str = pa.Field(nullable=True)
+    exercice_crise_statut: str = pa.Field(nullable=True, isin=STATUS_CODES)
     date_exercice: pl.Date = pa.Field(nullable=True)
 
     @pa.check(
@@ -141,36 +112,6 @@ class CareRegistrationRow(pa.DataFrameModel):
     )
     def finess_check_key(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(finess_key_is_valid(pl.col(data.key)))
-
-    @pa.check(
-        "categorie",
-        name="categorie_connue",
-        error="Catégorie d'établissement non reconnue. "
-        "→ Écrivez « GHT » (public), « ESPIC », « Privé non lucratif » ou « Associatif » (non lucratif), "
-        "ou « Privé », « Privé lucratif » ou « Privé commercial ».",
-    )
-    def category_is_known(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(_empty_or_known(category_code(pl.col(data.key)), data.key))
-
-    @pa.check(
-        "exercice_crise_statut",
-        name="statut_exercice_connu",
-        error="Statut de l'exercice de crise non reconnu. "
-        "→ Écrivez « Réalisé » (ou Fait, Oui), « Programmé » (ou Planifié, Prévu), « À réaliser » "
-        "(ou A faire, Non réalisé, Non), ou laissez la cellule vide si le statut est inconnu.",
-    )
-    def status_is_known(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(_empty_or_known(crisis_status_code(pl.col(data.key)), data.key))
-
-    @pa.check(
-        "departement",
-        name="departement_region",
-        error="Département non reconnu ou hors Pays de la Loire. "
-        "→ Écrivez le code du département : 44, 49, 53, 72 ou 85 (ou laissez vide : il est pris du numéro FINESS).",
-    )
-    def departement_in_region(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        code = departement_code(pl.col(data.key))
-        return data.lazyframe.select(pl.col(data.key).is_null() | code.is_in(REGION_DEPARTEMENTS))
 
     class Config:
         strict = False  # source_row travels with the data
@@ -262,14 +203,14 @@ RECONCILIATION = "reconciliation_synthese"
 
 def detail_counts(frame: pl.DataFrame) -> dict[str, int]:
     """The totals a summary sheet declares, counted on the detail rows (as the indicators count them)."""
-    status = crisis_status_code(pl.col("exercice_crise_statut"))
+    status = pl.col("exercice_crise_statut")
     required = required_exercise()
     counts = frame.select(
         eligible=pl.len(),
         candidat=pl.col("candidat").sum(),
         inscrit=pl.col("inscrit").sum(),
         required=required.sum(),
-        **{code: (required & (status == code)).sum() for code in STATUS_LABELS},
+        **{code: (required & (status == code)).sum() for code in STATUS_CODES},
     )
     return {name: int(value) for name, value in counts.row(0, named=True).items()}
 
@@ -347,7 +288,7 @@ def state_period(path: Path, frame: pl.DataFrame) -> dt.date | None:
     found = NAME_MONTH.search(path.stem)
     if found:
         return dt.date(int(found.group(1)), int(found.group(2)), 1)
-    done = crisis_status_code(pl.col("exercice_crise_statut")) == "realise"
+    done = pl.col("exercice_crise_statut") == "realise"
     latest = frame.select(
         pl.max_horizontal(pl.col("date_inscription").max(), pl.col("date_exercice").filter(done).max())
     ).item()

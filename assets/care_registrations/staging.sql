@@ -5,34 +5,32 @@ CREATE TABLE IF NOT EXISTS staging.care_registrations (
     finess VARCHAR NOT NULL,
     raison_sociale VARCHAR,
     departement VARCHAR NOT NULL,
-    departement_saisi VARCHAR,
     categorie VARCHAR NOT NULL CHECK (categorie IN ('ght', 'non_lucratif', 'prive')),
-    categorie_saisie VARCHAR NOT NULL,
     candidat BOOLEAN NOT NULL,
     inscrit BOOLEAN NOT NULL,
     date_inscription DATE,
     exercice_crise_requis BOOLEAN,
     exercice_crise_statut VARCHAR CHECK (exercice_crise_statut IN ('realise', 'programme', 'a_realiser')),
-    exercice_crise_statut_saisi VARCHAR,
     date_exercice DATE,
     upload_sha256 VARCHAR NOT NULL,
     source_row BIGINT NOT NULL
 );
+-- The words as written were stored until the shared "choice" parser: drop them from older working databases.
+ALTER TABLE staging.care_registrations DROP COLUMN IF EXISTS departement_saisi;
+ALTER TABLE staging.care_registrations DROP COLUMN IF EXISTS categorie_saisie;
+ALTER TABLE staging.care_registrations DROP COLUMN IF EXISTS exercice_crise_statut_saisi;
 COMMENT ON TABLE staging.care_registrations IS 'Suivi validé du programme CARE : une ligne par établissement éligible et par fichier déposé (chaque fichier est un état ; les indicateurs utilisent le dernier).';
 COMMENT ON COLUMN staging.care_registrations.period IS 'Date de l''état (premier jour du mois) : mois du nom du fichier, sinon dernière date du fichier, sinon date du dépôt.';
 COMMENT ON COLUMN staging.care_registrations.load_order IS 'Ordre de chargement des fichiers (à date d''état égale, le fichier chargé le plus tard fait foi).';
 COMMENT ON COLUMN staging.care_registrations.finess IS 'Numéro FINESS de l''établissement (ET) ou de l''entité juridique (EJ).';
 COMMENT ON COLUMN staging.care_registrations.raison_sociale IS 'Raison sociale déclarée.';
 COMMENT ON COLUMN staging.care_registrations.departement IS 'Code du département (44, 49, 53, 72, 85) : déclaré, sinon les deux premiers caractères du FINESS.';
-COMMENT ON COLUMN staging.care_registrations.departement_saisi IS 'Département tel qu''écrit dans le fichier.';
 COMMENT ON COLUMN staging.care_registrations.categorie IS 'Catégorie CARE : ght (public), non_lucratif (ESPIC, privé non lucratif, associatif), prive (privé lucratif).';
-COMMENT ON COLUMN staging.care_registrations.categorie_saisie IS 'Catégorie telle qu''écrite dans le fichier.';
 COMMENT ON COLUMN staging.care_registrations.candidat IS 'Candidat au programme CARE.';
 COMMENT ON COLUMN staging.care_registrations.inscrit IS 'Inscrit au programme CARE.';
 COMMENT ON COLUMN staging.care_registrations.date_inscription IS 'Date d''inscription au programme.';
 COMMENT ON COLUMN staging.care_registrations.exercice_crise_requis IS 'Doit réaliser un exercice de crise cyber (NULL = colonne absente ou cellule vide).';
 COMMENT ON COLUMN staging.care_registrations.exercice_crise_statut IS 'Statut de l''exercice de crise : realise, programme, a_realiser (NULL = inconnu).';
-COMMENT ON COLUMN staging.care_registrations.exercice_crise_statut_saisi IS 'Statut de l''exercice de crise tel qu''écrit dans le fichier.';
 COMMENT ON COLUMN staging.care_registrations.date_exercice IS 'Date de l''exercice de crise (réalisé ou prévu).';
 COMMENT ON COLUMN staging.care_registrations.upload_sha256 IS 'Fichier déposé d''où vient la ligne (audit.upload.sha256).';
 COMMENT ON COLUMN staging.care_registrations.source_row IS 'Numéro de ligne dans le fichier déposé.';

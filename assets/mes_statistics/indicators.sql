@@ -12,16 +12,12 @@ SELECT
 FROM staging.mes_statistics_series
 UNION ALL
 -- Documents added over the 12 months ending that month / population of that month; only when the
--- 12 months are all there (checks.sql reports the gaps).
--- TEMPORARY: the denominator (population) is left NULL because the shared blocking check
--- `numerateur_le_denominateur` (pipelines/warehouse.py, indicator_problems) rejects any row whose
--- numerator exceeds its denominator, whatever its unit. Once that check is limited to unit 'taux',
--- replace `NULL::DOUBLE` below with `population::DOUBLE`.
+-- 12 months are all there (checks.sql reports the gaps). Not a rate: it may exceed 1.
 SELECT
     'mes_documents_per_inhabitant',
     territory_level, territory_code, mois, NULL::VARCHAR,
     documents_12_months::DOUBLE,
-    NULL::DOUBLE,
+    population::DOUBLE,
     documents_12_months / population,
     'par habitant',
     window_upload_sha256

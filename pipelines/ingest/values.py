@@ -7,10 +7,18 @@ reported by `parse_columns` with its row and column. Empty cells are unknown (nu
 from __future__ import annotations
 
 import datetime as dt
+import sys
+import unicodedata
 from dataclasses import dataclass
-from typing import Callable
+from functools import cache
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import polars as pl
+
+from pipelines.ingest.headers import normalize_header
+
+if TYPE_CHECKING:
+    from pipelines.source import Column
 
 SPACES = r"[\s\u00a0\u202f]"
 
@@ -25,6 +33,36 @@ def clean_text(expr: pl.Expr) -> pl.Expr:
     """Trim (non-breaking spaces included); empty -> null."""
     trimmed = expr.str.replace_all(r"^[\s\u00a0\u202f]+|[\s\u00a0\u202f]+$", "")
     return pl.when(trimmed.str.len_chars() > 0).then(trimmed)
+
+
+@cache
+def _combining_marks() -> str:
+    """A regex class of the characters normalize_header drops (unicodedata.combining), so that
+    word_key and normalize_header give the same key even outside Latin script."""
+    points = [c for c in range(sys.maxunicode + 1) if unicodedata.combining(chr(c))]
+    ranges: list[list[int]] = []
+    for point in points:
+        if ranges and ranges[-1][1] == point - 1:
+            ranges[-1][1] = point
+        else:
+            ranges.append([point, point])
+    return "[" + "".join(f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in ranges) + "]"
+
+
+def word_key(expr: pl.Expr) -> pl.Expr:
+    """The key of a word, vectorised: the same as normalize_header (headers.py) gives in Python.
+
+    NFKD, combining marks (accents) dropped, lower case, every run of characters other than
+    [a-z0-9] one space, trimmed: "Privé - non lucratif" -> "prive non lucratif". A letter without a
+    decomposition is not spelt out ("Cœur" -> "c ur"), exactly as in headers.
+    """
+    return (
+        expr.str.normalize("NFKD")
+        .str.replace_all(_combining_marks(), "")
+        .str.to_lowercase()
+        .str.replace_all(r"[^a-z0-9]+", " ")
+        .str.strip_chars(" ")
+    )
 
 
 def parse_yes_no(expr: pl.Expr) -> pl.Expr:
@@ -129,12 +167,17 @@ class ValueKind:
 
     parse: Callable[[pl.Expr], pl.Expr]
     dtype: pl.DataType
-    expected: str  # French, shown when a cell does not parse
+    expected: str  # French, shown when a cell does not parse: "Saisissez {expected}."
+    name: str | None = None  # French, "La valeur n'est pas reconnue comme {name}."; default: expected up to a comma
+
+    @property
+    def described(self) -> str:
+        return self.name or self.expected.split(",")[0]
 
 
 KINDS: dict[str, ValueKind] = {
     "text": ValueKind(clean_text, pl.String(), "un texte"),
-    "yes_no": ValueKind(parse_yes_no, pl.Boolean(), "Oui ou Non (ou O/N, X, 1/0, Vrai/Faux)"),
+    "yes_no": ValueKind(parse_yes_no, pl.Boolean(), "Oui ou Non (ou O/N, X, 1/0, Vrai/Faux)", name="Oui ou Non"),
     "integer": ValueKind(parse_integer, pl.Int64(), "un nombre entier, par exemple 1234 ou 1 234"),
     "decimal": ValueKind(parse_decimal, pl.Float64(), "un nombre, par exemple 1234,5 (virgule décimale, sans séparateur de milliers à point)"),
     "rate": ValueKind(parse_rate, pl.Float64(), "un taux, par exemple 69 % ou 0,69"),
@@ -144,3 +187,62 @@ KINDS: dict[str, ValueKind] = {
     "finess": ValueKind(parse_finess, pl.String(), "un numéro FINESS de 9 caractères, par exemple 720000017"),
     "commune": ValueKind(parse_commune, pl.String(), "un code INSEE de commune à 5 caractères, par exemple 72181"),
 }
+
+
+# --- "choice": a closed list of words, each mapped to a code ---------------------------------------
+
+CHOICES_SHOWN = 8  # codes listed in the "what to write" text; more are summed up by "…"
+
+
+def choice_keys(choices: Mapping[str, str]) -> dict[str, str]:
+    """word_key(word) -> code; words may be written as a steward would ("Privé non lucratif")."""
+    keys: dict[str, str] = {}
+    for word, code in choices.items():
+        key = normalize_header(word)
+        if keys.setdefault(key, code) != code:
+            raise ValueError(f"« {word} » is both {keys[key]!r} and {code!r}")
+    return keys
+
+
+def parse_choice(choices: Mapping[str, str]) -> Callable[[pl.Expr], pl.Expr]:
+    """A cell whose word_key is one of the words -> its code; another word -> null (an error).
+    An Excel number read as text ("44.0") is its integer ("44")."""
+    keys = choice_keys(choices)
+
+    def parse(expr: pl.Expr) -> pl.Expr:
+        text = clean_text(expr).str.replace(r"^(\d+)\.0+$", "$1")
+        return word_key(text).replace_strict(keys, default=None, return_dtype=pl.String)
+
+    return parse
+
+
+def choice_expected(choices: Mapping[str, str]) -> str:
+    """French: the first word of each code (and its second as an alternative), in the order given:
+    « GHT » (ou « public »), « ESPIC » (ou « privé non lucratif ») ou « privé lucratif »."""
+    words_by_code: dict[str, list[str]] = {}
+    for word, code in choices.items():
+        words_by_code.setdefault(code, []).append(word)
+    shown = [
+        f"« {words[0]} »" + (f" (ou « {words[1]} »)" if len(words) > 1 else "")
+        for words in list(words_by_code.values())[:CHOICES_SHOWN]
+    ]
+    if len(words_by_code) > CHOICES_SHOWN:
+        return ", ".join(shown) + ", …"
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " ou " + shown[-1]
+
+
+def value_parser(column: "Column") -> ValueKind:
+    """How the cells of a column are parsed: its kind, or for "choice" its own words."""
+    if column.kind == "choice":
+        if not column.choices:
+            raise ValueError(f"column {column.name!r}: kind 'choice' needs choices")
+        return ValueKind(
+            parse_choice(column.choices),
+            pl.String(),
+            choice_expected(column.choices),
+            name=f"une valeur admise pour « {column.label} »",
+        )
+    try:
+        return KINDS[column.kind]
+    except KeyError:
+        raise ValueError(f"column {column.name!r}: unknown kind {column.kind!r}") from None
