@@ -11,14 +11,21 @@ from dagster import AssetSelection, DefaultScheduleStatus, Definitions, Schedule
 from pipelines.reference import REFERENCE_TABLES
 from pipelines.resources import WarehouseResource
 from pipelines.source import discover_units
-from pipelines.source_assets import build_source_assets
-from pipelines.warehouse_assets import build_catalogue_asset, build_publication_asset, build_reference_asset
+from pipelines.sensors import build_upload_jobs, build_upload_sensor
+from pipelines.source_assets import REFERENCE_KEYS, build_source_assets, kpi_key, staging_key
+from pipelines.warehouse_assets import (
+    CATALOGUE_KEY,
+    PUBLICATION_KEY,
+    build_catalogue_asset,
+    build_publication_asset,
+    build_reference_asset,
+)
 
 UNITS = discover_units()
 
 rebuild_warehouse = define_asset_job(
     "rebuild_warehouse",
-    selection=AssetSelection.all(),
+    selection=AssetSelection.all() - AssetSelection.key_prefixes("upload"),
     description="Reconstruit tout l'entrepôt depuis raw/ et les données de référence, puis le publie.",
 )
 
@@ -33,6 +40,12 @@ nightly_rebuild = ScheduleDefinition(
 
 
 def build_definitions(warehouse: WarehouseResource | None = None) -> Definitions:
+    warehouse = warehouse or WarehouseResource.from_settings()
+    upload_jobs = build_upload_jobs(
+        UNITS, [staging_key(u) for u in UNITS], [kpi_key(u) for u in UNITS],
+        # references are cheap to reload and make a refresh work on an empty warehouse too
+        [*REFERENCE_KEYS, CATALOGUE_KEY, PUBLICATION_KEY],
+    )
     return Definitions(
         assets=[
             *(build_reference_asset(t) for t in REFERENCE_TABLES),
@@ -40,9 +53,10 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> Definitions
             build_catalogue_asset(UNITS),
             build_publication_asset(UNITS),
         ],
-        jobs=[rebuild_warehouse],
+        jobs=[rebuild_warehouse, *upload_jobs],
         schedules=[nightly_rebuild],
-        resources={"warehouse": warehouse or WarehouseResource.from_settings()},
+        sensors=[build_upload_sensor(UNITS, warehouse.settings, upload_jobs)],
+        resources={"warehouse": warehouse},
     )
 
 

@@ -5,6 +5,7 @@ pipelines.warehouse; this module only says what Dagster should show and record.
 """
 
 
+import datetime as dt
 from pathlib import Path
 
 import polars as pl
@@ -26,7 +27,9 @@ from pipelines.problems import ProblemsFound, errors, summary
 from pipelines.reference import REFERENCE_TABLES
 from pipelines.resources import WarehouseResource
 from pipelines.source import SourceUnit
-from pipelines.validation import ParsedUpload, parse_upload
+from pipelines.rejection_report import write_rejection_report
+from pipelines.uploads import list_uploads, sha_prefix, upload_partitions
+from pipelines.validation import ParsedUpload, file_sha256, parse_upload
 from pipelines.warehouse import (
     compute_indicators,
     ensure_staging,
@@ -39,8 +42,7 @@ from pipelines.warehouse import (
 
 WAREHOUSE_POOL = "warehouse"  # every write to the working database goes through this pool (limit 1)
 REFERENCE_KEYS = [AssetKey(["ref", t.name]) for t in REFERENCE_TABLES]
-IGNORED_NAMES = ("~$", ".", "_")  # Office lock files, hidden files, our own _rejets folder
-IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload", ".md")
+FRESHNESS_CHECK = "source_a_jour"
 
 
 def staging_key(unit: SourceUnit) -> AssetKey:
@@ -51,15 +53,8 @@ def kpi_key(unit: SourceUnit) -> AssetKey:
     return AssetKey(["kpi", unit.source_id])
 
 
-def list_uploads(folder: Path) -> list[Path]:
-    """Files a steward dropped, oldest first (a later file for the same period replaces an earlier one)."""
-    if not folder.is_dir():
-        return []
-    files = [
-        p for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith(IGNORED_NAMES) and not p.name.lower().endswith(IGNORED_SUFFIXES)
-    ]
-    return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+def upload_key(unit: SourceUnit) -> AssetKey:
+    return AssetKey(["upload", unit.source_id])
 
 
 def column_schema(frame: pl.DataFrame) -> TableSchema:
@@ -97,6 +92,22 @@ def upload_check_results(unit: SourceUnit, uploads: list[ParsedUpload]) -> list[
     return results
 
 
+def freshness_result(unit: SourceUnit, uploads: list[ParsedUpload], today: dt.date) -> dict:
+    """Is the latest accepted upload recent enough for the source's expected cadence?"""
+    periods = [u.period for u in uploads if u.accepted and u.period]
+    latest = max(periods, default=None)
+    age = (today - latest).days if latest else None
+    fresh = age is not None and age <= unit.freshness_days
+    when = f"dernier fichier accepté : période {latest:%m/%Y}, il y a {age} jours" if latest else "aucun fichier accepté"
+    return {
+        "check_name": FRESHNESS_CHECK,
+        "severity": "avertissement",
+        "passed": fresh,
+        "message": f"{unit.label} : {when} (attendu : au moins tous les {unit.freshness_days} jours)."
+        + ("" if fresh else " Demandez au référent le fichier le plus récent."),
+    }
+
+
 def as_check_results(results: list[dict], check_names: list[str]) -> list[AssetCheckResult]:
     """One Dagster check result per declared check, failing where any audit row failed."""
     outcomes = []
@@ -122,7 +133,7 @@ def build_source_assets(unit: SourceUnit) -> list:
     @asset(
         key=staging_key(unit),
         group_name=unit.source_id,
-        deps=REFERENCE_KEYS,
+        deps=[upload_key(unit), *REFERENCE_KEYS],
         pool=WAREHOUSE_POOL,
         kinds={"duckdb", "polars"},
         tags=tags,
@@ -132,6 +143,11 @@ def build_source_assets(unit: SourceUnit) -> list:
                 UPLOAD_CHECK,
                 asset=staging_key(unit),
                 description="Chaque fichier déposé respecte le contrat de la source (sinon il est rejeté, rien n'est chargé).",
+            ),
+            AssetCheckSpec(
+                FRESHNESS_CHECK,
+                asset=staging_key(unit),
+                description=f"Le dernier fichier accepté date de moins de {unit.freshness_days} jours.",
             ),
             *(AssetCheckSpec(c.name, asset=staging_key(unit), description=c.description)
               for c in unit.quality_checks if c.stage == "upload"),
@@ -158,12 +174,14 @@ def build_source_assets(unit: SourceUnit) -> list:
                 load_upload(connection, upload)
             for upload in uploads:
                 record_upload(connection, upload)
-            check_rows = upload_check_results(unit, uploads)
+            check_rows = [*upload_check_results(unit, uploads), freshness_result(unit, uploads, dt.date.today())]
             record_checks(connection, unit.source_id, "fichier", check_rows)
             connection.commit()
             rows = connection.execute(f"SELECT count(*) FROM {unit.staging_table}").fetchall()[0][0]
             preview = connection.sql(f"SELECT * FROM {unit.staging_table} LIMIT 10").pl()
+        reports = []
         for upload in rejected:
+            reports += write_rejection_report(upload.path, upload.problems, upload.sha256)
             context.log.warning(f"Fichier rejeté : {upload.path.name}\n{summary(upload.problems, 20)}")
         yield MaterializeResult(
             metadata={
@@ -172,11 +190,12 @@ def build_source_assets(unit: SourceUnit) -> list:
                 "fichiers_acceptes": MetadataValue.json([u.path.name for u in accepted]),
                 "fichiers_rejetes": MetadataValue.json([u.path.name for u in rejected]),
                 "sha256_acceptes": MetadataValue.json([u.sha256 for u in accepted]),
+                "rapports_de_rejet": MetadataValue.json([str(p) for p in reports]),
                 "apercu": MetadataValue.md(_markdown(preview)),
             }
         )
         yield from as_check_results(
-            check_rows, [UPLOAD_CHECK, *(c.name for c in unit.quality_checks if c.stage == "upload")]
+            check_rows, [UPLOAD_CHECK, FRESHNESS_CHECK, *(c.name for c in unit.quality_checks if c.stage == "upload")]
         )
 
     @asset(
@@ -226,7 +245,55 @@ def build_source_assets(unit: SourceUnit) -> list:
         yield AssetCheckResult(check_name="valeurs_coherentes", passed=True, metadata={"valeurs": values.height})
         yield from as_check_results(check_rows, [c.name for c in unit.quality_checks if c.stage == "indicators"])
 
-    return [staging_asset, kpi_asset]
+    @asset(
+        key=upload_key(unit),
+        group_name=unit.source_id,
+        partitions_def=upload_partitions(unit),
+        kinds={"xlsx", "csv"},
+        tags=tags,
+        description=f"Un fichier déposé dans raw/{unit.source_id}/ (une partition par contenu) : contrôlé, "
+        "et s'il est rejeté, rapport et classeur annoté écrits dans _rejets/. Le fichier n'est jamais modifié.",
+        check_specs=[AssetCheckSpec(
+            "fichier_conforme", asset=upload_key(unit),
+            description="Le fichier respecte le contrat de la source (format, en-têtes, valeurs, règles).",
+        )],
+    )
+    def upload_asset(context: AssetExecutionContext, warehouse: WarehouseResource):
+        settings = warehouse.settings()
+        path = find_upload(settings.raw_dir / unit.source_id, context.partition_key)
+        if path is None:
+            raise Failure(description=f"Le fichier {context.partition_key} n'est plus dans raw/{unit.source_id}/.")
+        upload = parse_upload(path, unit, warehouse.reference(), settings)
+        reports = [] if upload.accepted else write_rejection_report(path, upload.problems, upload.sha256)
+        yield MaterializeResult(
+            metadata={
+                "fichier": MetadataValue.path(str(path)),
+                "sha256": upload.sha256,
+                "statut": "accepté" if upload.accepted else "rejeté",
+                "dagster/row_count": upload.rows,
+                "periode": upload.period.isoformat() if upload.period else "",
+                "colonnes_ignorees": MetadataValue.json(upload.ignored_columns),
+                "rapports_de_rejet": MetadataValue.json([str(p) for p in reports]),
+            }
+        )
+        yield AssetCheckResult(
+            check_name="fichier_conforme",
+            passed=upload.accepted,
+            severity=AssetCheckSeverity.ERROR if not upload.accepted else AssetCheckSeverity.WARN,
+            metadata={
+                "erreurs": len(errors(upload.problems)),
+                "problemes": MetadataValue.md(f"```\n{summary(upload.problems, 100)}\n```" if upload.problems else "aucun"),
+            },
+        )
+
+    return [upload_asset, staging_asset, kpi_asset]
+
+
+def find_upload(folder: Path, key: str) -> Path | None:
+    """The file of a partition: same content fingerprint (the name may have changed since)."""
+    prefix = sha_prefix(key)
+    candidates = sorted(list_uploads(folder), key=lambda p: p.name != key.split(" ", 1)[-1])
+    return next((p for p in candidates if file_sha256(p).startswith(prefix)), None)
 
 
 def _markdown(frame: pl.DataFrame) -> str:

@@ -10,6 +10,7 @@ from pipelines.source_assets import WAREHOUSE_POOL, kpi_key
 from pipelines.warehouse import load_reference_table, publish, replace_catalogue
 
 CATALOGUE_KEY = AssetKey(["kpi", "indicator"])
+PUBLICATION_KEY = AssetKey(["warehouse", "esante"])
 
 
 def build_reference_asset(table: ReferenceTable):
@@ -46,7 +47,7 @@ def build_catalogue_asset(units: list[SourceUnit]):
 
 def build_publication_asset(units: list[SourceUnit]):
     @asset(
-        key=AssetKey(["warehouse", "esante"]),
+        key=PUBLICATION_KEY,
         group_name="publication",
         pool=WAREHOUSE_POOL,
         kinds={"duckdb"},
