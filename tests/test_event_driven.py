@@ -90,7 +90,7 @@ def test_the_dagster_sensor_requests_a_partition_and_a_refresh(settings):
     from pipelines.resources import WarehouseResource
 
     definitions = build_definitions(WarehouseResource.from_settings(settings))
-    sensor = definitions.get_sensor_def("raw_uploads")
+    sensor = definitions.resolve_sensor_def("raw_uploads")
     copy_sample(settings, "pharmacy_survey")
     with DagsterInstance.ephemeral() as instance:
         first = sensor(build_sensor_context(instance=instance, definitions=definitions))
