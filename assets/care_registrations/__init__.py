@@ -21,7 +21,7 @@ import polars as pl
 
 from pipelines.ingest.headers import normalize_header
 from pipelines.ingest.readers import read_xlsx, workbook_sheet_names
-from pipelines.ingest.values import finess_key_is_valid
+from pipelines.schemas import FinessRow
 from pipelines.problems import Problem, errors
 from pipelines.reference import ReferenceData
 from pipelines.source import Column, Indicator, QualityCheck, SourceUnit
@@ -90,10 +90,9 @@ def required_exercise() -> pl.Expr:
     return pl.coalesce(pl.col("exercice_crise_requis"), pl.col("exercice_crise_statut").is_not_null())
 
 
-class CareRegistrationRow(pa.DataFrameModel):
+class CareRegistrationRow(FinessRow):
     """One eligible establishment in one state of the CARE follow-up (words already turned into codes)."""
 
-    finess: str = pa.Field(unique=True)
     raison_sociale: str = pa.Field(nullable=True)
     departement: str = pa.Field(nullable=True, isin=REGION_DEPARTEMENTS)
     categorie: str = pa.Field(isin=CATEGORY_CODES)
@@ -103,18 +102,6 @@ class CareRegistrationRow(pa.DataFrameModel):
     exercice_crise_requis: bool = pa.Field(nullable=True)
     exercice_crise_statut: str = pa.Field(nullable=True, isin=STATUS_CODES)
     date_exercice: pl.Date = pa.Field(nullable=True)
-
-    @pa.check(
-        "finess",
-        name="cle_finess",
-        error="La clé de contrôle du numéro FINESS est fausse (le 9e chiffre ne correspond pas aux 8 premiers). "
-        "→ Recopiez le numéro FINESS depuis l'annuaire FINESS (finess.sante.gouv.fr).",
-    )
-    def finess_check_key(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(finess_key_is_valid(pl.col(data.key)))
-
-    class Config:
-        strict = False  # source_row travels with the data
 
 
 # --- rules across columns, the reference and the summary sheet -------------------------------------

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandera.polars as pa
 import polars as pl
 
+from pipelines.schemas import UploadedRow
 from pipelines.problems import Problem
 from pipelines.reference import ReferenceData
 from pipelines.source import Column, Indicator, QualityCheck, SourceUnit
@@ -97,7 +98,7 @@ def effective_level(level: pl.Expr, code: pl.Expr) -> pl.Expr:
     return pl.coalesce(given_level(level), inferred)
 
 
-class MesStatisticsRow(pa.DataFrameModel):
+class MesStatisticsRow(UploadedRow):
     """One territory and one month of Mon espace santé statistics.
 
     Emptiness and unreadable values are reported by the shared parser (columns are declared
@@ -157,8 +158,6 @@ class MesStatisticsRow(pa.DataFrameModel):
         fed, opened = pl.col("profils_alimentes"), pl.col("profils_ouverts")
         return data.lazyframe.select(fed.is_null() | opened.is_null() | (fed <= opened))
 
-    class Config:
-        strict = False  # source_row travels with the data
 
 
 # --- reference checks ----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandera.polars as pa
 import polars as pl
 
-from pipelines.ingest.values import finess_key_is_valid
+from pipelines.schemas import FinessRow
 from pipelines.problems import Problem
 from pipelines.reference import ReferenceData
 from pipelines.source import Column, Indicator, SourceUnit
@@ -40,10 +40,9 @@ COLUMNS = (
 )
 
 
-class PharmacySurveyRow(pa.DataFrameModel):
+class PharmacySurveyRow(FinessRow):
     """One answer of one pharmacy to one survey wave."""
 
-    finess: str = pa.Field(unique=True)
     raison_sociale: str = pa.Field(nullable=True)
     code_commune: str = pa.Field(nullable=True)
     mssante: bool = pa.Field(nullable=True)
@@ -51,18 +50,6 @@ class PharmacySurveyRow(pa.DataFrameModel):
     fax: bool = pa.Field(nullable=True)
     fax_envois_semaine: int = pa.Field(nullable=True, ge=0)
     date_reponse: pl.Datetime = pa.Field(nullable=True)
-
-    @pa.check(
-        "finess",
-        name="cle_finess",
-        error="La clé de contrôle du numéro FINESS est fausse (le 9e chiffre ne correspond pas aux 8 premiers) "
-        "→ Recopiez le numéro FINESS depuis l'annuaire FINESS (finess.sante.gouv.fr).",
-    )
-    def finess_check_key(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(finess_key_is_valid(pl.col(data.key)))
-
-    class Config:
-        strict = False  # source_row travels with the data
 
 
 def check_against_reference(upload: ParsedUpload, reference: ReferenceData) -> list[Problem]:
