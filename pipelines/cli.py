@@ -108,7 +108,7 @@ def command_validate(args) -> int:
         )
         return EXIT_USAGE
     settings = load_settings()
-    upload = parse_upload(path, unit, ReferenceData(settings.reference_dir, settings.departement), settings)
+    upload = parse_upload(path, unit, ReferenceData(settings.reference_dir, settings.territory), settings)
     if args.json:
         print(json.dumps({
             "file": path.name,

@@ -58,7 +58,7 @@ class RunOutcome:
                 first = message.splitlines()[0] if message else ""
                 more = len(message.splitlines()) - 1 if message else 0
                 lines.append(f"  ✘ {source_id}/{name} : {first}" + (f" (+{more} autre(s))" if more else ""))
-            values = connection.execute(SUMMARY_QUERY, {"departement": self.settings.departement}).fetchall()
+            values = connection.execute(SUMMARY_QUERY, {"departement": self.settings.territory.code if self.settings.territory.level == "departement" else None}).fetchall()
             failed_checks = connection.execute(
                 "SELECT source_id, message FROM audit.check_result WHERE NOT passed AND check_name <> 'fichiers_deposes_valides'"
             ).fetchall()
@@ -90,12 +90,16 @@ def rebuild(settings: Settings) -> RunOutcome:
     """Materialize every asset in the project's Dagster instance (the UI shows the run)."""
     from dagster import DagsterInstance
 
-    from pipelines.definitions import build_definitions
+    from pipelines.definitions import build_definitions, rebuild_request
     from pipelines.resources import WarehouseResource
 
     job = build_definitions(WarehouseResource.from_settings(settings)).resolve_job_def("rebuild_warehouse")
+    request = rebuild_request(settings)  # which months, if any
     with DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET_LOGS)
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False, run_config=QUIET_LOGS,
+            tags=request.tags, asset_selection=request.asset_selection,
+        )
     failures = []
     for event in result.all_events:
         if event.is_step_failure:

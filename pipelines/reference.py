@@ -6,10 +6,13 @@ so `esante validate` needs neither Dagster nor a warehouse.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+
+from pipelines.territory import SARTHE, Territory
 
 
 # French descriptions of the reference columns; they become DuckDB column comments.
@@ -60,15 +63,57 @@ COLUMN_DESCRIPTIONS = {
 
 
 @dataclass(frozen=True)
+class NationalFile:
+    """Where a table comes from when the territory is not the Sarthe: a national file, cut to the
+    territory and shaped like the Sarthe file (columns the national file lacks are empty)."""
+
+    file: str
+    shape: Callable[[pl.DataFrame, Territory], pl.DataFrame]
+
+
+@dataclass(frozen=True)
 class ReferenceTable:
     name: str  # table in the `ref` schema
-    file: str  # file in the reference folder
+    file: str  # file in the reference folder (the Sarthe's, or a table that does not depend on the territory)
     description: str  # French, becomes the table comment
     integer_columns: tuple[str, ...] = ()
+    national: NationalFile | None = None
 
-    def read(self, reference_dir: Path) -> pl.DataFrame:
-        frame = pl.read_csv(reference_dir / self.file, infer_schema=False)
-        return frame.with_columns(pl.col(c).cast(pl.Int64) for c in self.integer_columns)
+    def read(self, reference_dir: Path, territory: Territory = SARTHE) -> pl.DataFrame:
+        local = pl.read_csv(reference_dir / self.file, infer_schema=False)
+        if self.national is not None and territory != SARTHE:
+            shaped = self.national.shape(pl.read_csv(reference_dir / self.national.file, infer_schema=False), territory)
+            local = shaped.select(
+                pl.col(c) if c in shaped.columns else pl.lit(None, dtype=pl.String).alias(c) for c in local.columns
+            )
+        return local.with_columns(pl.col(c).cast(pl.Int64) for c in self.integer_columns)
+
+
+def communes_of(france: pl.DataFrame, territory: Territory) -> pl.DataFrame:
+    """cog2025_communes_france.csv cut to the territory, named like cog2025_communes_72.csv."""
+    return france.filter(territory.includes(pl.col("departement"), pl.col("region"))).rename(
+        {"population_municipale": "population_municipale_pl2023"})
+
+
+def epci_of(france: pl.DataFrame, territory: Territory) -> pl.DataFrame:
+    """EPCI with at least one commune in the territory, from the communes of France."""
+    inside = territory.includes(pl.col("departement"), pl.col("region"))
+    return (
+        france.filter(pl.col("epci_siren").is_not_null())
+        .group_by("epci_siren", "epci_nom")
+        .agg(nb_communes_total=pl.len(), nb_communes_72=inside.sum())
+        .filter(pl.col("nb_communes_72") > 0)
+        .with_columns(pl.col("nb_communes_total", "nb_communes_72").cast(pl.String))
+        .sort("epci_siren")
+    )
+
+
+def pharmacies_of(france: pl.DataFrame, territory: Territory) -> pl.DataFrame:
+    """finess_pharmacies_france_stock20210108.csv cut to the territory (its commune is not known)."""
+    if territory.level == "region":  # FINESS has no région: take the départements of its communes
+        raise ValueError("les officines d'une région ne sont pas encore prises en charge (département ou France)")
+    return france.filter(territory.includes(pl.col("departement"))).with_columns(
+        libcategetab=pl.lit("Pharmacie d'Officine"), ville_acheminement=pl.col("ville"))
 
 
 REFERENCE_TABLES = (
@@ -77,17 +122,20 @@ REFERENCE_TABLES = (
         "cog2025_communes_72.csv",
         "Communes de la Sarthe (COG 2025) avec leur EPCI et leur population municipale légale 2023.",
         ("population_municipale_pl2023", "population_municipale_pl2022_dgcl", "population_totale_pl2022_dgcl"),
+        national=NationalFile("cog2025_communes_france.csv", communes_of),
     ),
     ReferenceTable(
         "epci",
         "cog2025_epci_72.csv",
         "EPCI comptant au moins une commune de la Sarthe (COG 2025, populations DGCL 2022).",
         ("nb_communes_total", "nb_communes_72", "population_municipale_pl2022_dgcl", "population_totale_pl2022_dgcl"),
+        national=NationalFile("cog2025_communes_france.csv", epci_of),
     ),
     ReferenceTable(
         "finess_et",
         "finess_et_72_stock20210108.csv",
         "Établissements FINESS (ET) de la Sarthe, toutes catégories, extraction du 8 janvier 2021.",
+        national=NationalFile("finess_pharmacies_france_stock20210108.csv", pharmacies_of),
     ),
     ReferenceTable(
         "finess_sante_pdl",
@@ -106,13 +154,13 @@ REFERENCE_TABLES = (
 class ReferenceData:
     """Reference frames, each read once on first use."""
 
-    def __init__(self, reference_dir: Path, departement: str = "72"):
+    def __init__(self, reference_dir: Path, territory: Territory = SARTHE):
         self.reference_dir = reference_dir
-        self.departement = departement
+        self.territory = territory
         self._frames: dict[str, pl.DataFrame] = {}
 
     def table(self, name: str) -> pl.DataFrame:
         if name not in self._frames:
             spec = next(t for t in REFERENCE_TABLES if t.name == name)
-            self._frames[name] = spec.read(self.reference_dir)
+            self._frames[name] = spec.read(self.reference_dir, self.territory)
         return self._frames[name]

@@ -10,6 +10,7 @@ from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 
 from pipelines.reference import ReferenceData
+from pipelines.territory import Territory
 from pipelines.settings import Settings, load_settings
 from pipelines.warehouse import WAREHOUSE_DDL
 
@@ -20,7 +21,7 @@ class WarehouseResource(ConfigurableResource):
     raw_dir: str
     warehouse_path: str
     reference_dir: str
-    departement: str = "72"
+    territory: str = "72"  # pipelines/territory.py: 72, region:52 or france
     storage_version: str = "v1.2.0"
 
     @classmethod
@@ -30,7 +31,7 @@ class WarehouseResource(ConfigurableResource):
             raw_dir=str(settings.raw_dir),
             warehouse_path=str(settings.warehouse_path),
             reference_dir=str(settings.reference_dir),
-            departement=settings.departement,
+            territory=str(settings.territory),
             storage_version=settings.storage_version,
         )
 
@@ -39,12 +40,12 @@ class WarehouseResource(ConfigurableResource):
             raw_dir=Path(self.raw_dir),
             warehouse_path=Path(self.warehouse_path),
             reference_dir=Path(self.reference_dir),
-            departement=self.departement,
+            territory=Territory.parse(self.territory),
             storage_version=self.storage_version,
         )
 
     def reference(self) -> ReferenceData:
-        return ReferenceData(Path(self.reference_dir), self.departement)
+        return ReferenceData(Path(self.reference_dir), Territory.parse(self.territory))
 
     @contextmanager
     def working(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -4,7 +4,8 @@ A file is taken once its size and modification time are the same on two looks (i
 being copied). It is identified by its content: the same content again, under any name, counts
 once; a changed file under the same name is a new upload. Each new upload becomes a partition of
 `upload/<source>` (validated, and reported on if rejected) and one run per source refreshes its
-staging, indicators and the published warehouse.
+staging, indicators and the published warehouse; for a monthly source, that run recomputes only
+the month partitions the new files touch (pipelines/months.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dagster import (
+    AssetKey,
     AssetSelection,
     DefaultSensorStatus,
     RunRequest,
@@ -25,8 +27,10 @@ from dagster import (
     sensor,
 )
 
+from pipelines.months import range_tags, raw_month_range
 from pipelines.settings import Settings
 from pipelines.source import SourceUnit
+from pipelines.source_assets import REFERENCE_KEYS, kpi_key, staging_key
 from pipelines.uploads import list_uploads, partition_key, upload_partitions
 from pipelines.validation import file_sha256
 
@@ -72,9 +76,29 @@ def upload_job_name(unit: SourceUnit) -> str:
     return f"validate_{unit.source_id}_upload"
 
 
-def build_upload_jobs(units: list[SourceUnit], staging_keys, kpi_keys, shared_keys) -> list:
+def refresh_keys(unit: SourceUnit, shared_keys: list[AssetKey], with_indicators: bool = True) -> list[AssetKey]:
+    """What a refresh materializes; references are cheap to reload and make it work on an empty warehouse."""
+    return [*REFERENCE_KEYS, staging_key(unit), *([kpi_key(unit)] if with_indicators else []), *shared_keys]
+
+
+def refresh_request(unit: SourceUnit, settings: Settings, new_files: list[Path], shared_keys: list[AssetKey],
+                    **request) -> RunRequest:
+    """Refresh a source; for a monthly one, only the months the new files touch (and the months after
+    them whose indicator window includes them). Files with no readable month refresh staging only
+    (their rejection is recorded) and publish."""
+    if unit.monthly is None:
+        return RunRequest(job_name=refresh_job_name(unit), **request)
+    months = raw_month_range(unit, settings, new_files)
+    if months is None:
+        return RunRequest(job_name=refresh_job_name(unit), asset_selection=refresh_keys(unit, shared_keys, False),
+                          **request)
+    tags = {**request.pop("tags", {}), **range_tags(months)}
+    return RunRequest(job_name=refresh_job_name(unit), tags=tags, **request)
+
+
+def build_upload_jobs(units: list[SourceUnit], shared_keys: list[AssetKey]) -> list:
     jobs = []
-    for unit, staging, kpi in zip(units, staging_keys, kpi_keys):
+    for unit in units:
         jobs.append(define_asset_job(
             upload_job_name(unit),
             selection=AssetSelection.assets(["upload", unit.source_id]),
@@ -83,13 +107,13 @@ def build_upload_jobs(units: list[SourceUnit], staging_keys, kpi_keys, shared_ke
         ))
         jobs.append(define_asset_job(
             refresh_job_name(unit),
-            selection=AssetSelection.assets(staging, kpi, *shared_keys),
+            selection=AssetSelection.assets(*refresh_keys(unit, shared_keys)),
             description=f"Recharge « {unit.label} », recalcule ses indicateurs et publie l'entrepôt.",
         ))
     return jobs
 
 
-def build_upload_sensor(units: list[SourceUnit], settings_of, jobs: list):
+def build_upload_sensor(units: list[SourceUnit], settings_of, jobs: list, shared_keys: list[AssetKey]):
     @sensor(
         name="raw_uploads",
         jobs=jobs,
@@ -117,9 +141,9 @@ def build_upload_sensor(units: list[SourceUnit], settings_of, jobs: list):
                 for key, (_, sha256) in zip(keys, uploads)
             ]
             batch = hashlib.sha256("".join(sorted(s for _, s in uploads)).encode()).hexdigest()[:16]
-            run_requests.append(RunRequest(
+            run_requests.append(refresh_request(
+                unit, settings, [path for path, _ in uploads], shared_keys,
                 run_key=f"refresh:{source_id}:{batch}",
-                job_name=refresh_job_name(unit),
                 tags={"esante/fichiers": ", ".join(p.name for p, _ in uploads)[:200]},
             ))
         return SensorResult(

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pipelines.territory import SARTHE, Territory
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -18,7 +20,7 @@ class Settings:
     raw_dir: Path
     warehouse_path: Path
     reference_dir: Path
-    departement: str = "72"  # the territory in scope (INSEE code of the département)
+    territory: Territory = SARTHE  # the territory in scope (pipelines/territory.py)
     # Limits that keep a hostile upload from exhausting memory or time.
     max_upload_bytes: int = 200 * 1024**2
     max_uncompressed_bytes: int = 400 * 1024**2
@@ -53,7 +55,8 @@ class Settings:
 
 
 def load_settings() -> Settings:
-    """Settings from the environment (ESANTE_RAW_DIR, ESANTE_WAREHOUSE, ESANTE_REFERENCE_DIR)."""
+    """Settings from the environment (ESANTE_RAW_DIR, ESANTE_WAREHOUSE, ESANTE_REFERENCE_DIR,
+    ESANTE_TERRITOIRE, ESANTE_STORAGE_VERSION)."""
 
     def path(variable: str, default: Path) -> Path:
         value = os.environ.get(variable)
@@ -63,6 +66,6 @@ def load_settings() -> Settings:
         raw_dir=path("ESANTE_RAW_DIR", PROJECT_ROOT / "raw"),
         warehouse_path=path("ESANTE_WAREHOUSE", PROJECT_ROOT / "warehouse" / "esante.duckdb"),
         reference_dir=path("ESANTE_REFERENCE_DIR", PROJECT_ROOT / "reference"),
-        departement=os.environ.get("ESANTE_DEPARTEMENT", "72"),
+        territory=Territory.parse(os.environ.get("ESANTE_TERRITOIRE") or os.environ.get("ESANTE_DEPARTEMENT") or "72"),
         storage_version=os.environ.get("ESANTE_STORAGE_VERSION", "v1.2.0"),
     )

@@ -64,6 +64,17 @@ class QualityCheck:
 
 
 @dataclass(frozen=True)
+class MonthlyPeriods:
+    """A source computed per month: in Dagster its indicators are partitioned by month (the UI
+    shows which months are loaded), and a new or corrected month recomputes only the months that
+    depend on it (itself and the `window - 1` months after it) instead of the whole history."""
+
+    column: str  # the month column of the uploads (and of the staging table)
+    first_month: str  # "YYYY-MM": the first partition; an earlier month is rejected at validation
+    window: int = 1  # the indicator of month M uses months M - window + 1 .. M
+
+
+@dataclass(frozen=True)
 class SourceUnit:
     source_id: str
     label: str  # French
@@ -78,6 +89,7 @@ class SourceUnit:
     check_rows: Callable[["ParsedUpload", "ReferenceData"], list["Problem"]] | None = None
     quality_checks: tuple[QualityCheck, ...] = ()
     freshness_days: int = 365  # expected cadence: older than this, the source is flagged stale
+    monthly: MonthlyPeriods | None = None  # indicators partitioned by month (None: one unpartitioned asset)
     tags: dict[str, str] = field(default_factory=dict)
 
     @property

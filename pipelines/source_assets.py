@@ -6,6 +6,7 @@ pipelines.warehouse; this module only says what Dagster should show and record.
 
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -23,6 +24,7 @@ from dagster import (
     asset,
 )
 
+from pipelines.months import MONTHS, SINGLE_RUN
 from pipelines.problems import ProblemsFound, errors, summary
 from pipelines.reference import REFERENCE_TABLES
 from pipelines.resources import WarehouseResource
@@ -202,6 +204,9 @@ def build_source_assets(unit: SourceUnit) -> list:
         key=kpi_key(unit),
         group_name=unit.source_id,
         deps=[staging_key(unit), *REFERENCE_KEYS],
+        # a monthly source: one partition per month, a range of months computed in one run
+        partitions_def=MONTHS if unit.monthly else None,
+        backfill_policy=SINGLE_RUN if unit.monthly else None,
         pool=WAREHOUSE_POOL,
         kinds={"duckdb"},
         tags=tags,
@@ -218,13 +223,17 @@ def build_source_assets(unit: SourceUnit) -> list:
               for c in unit.quality_checks if c.stage == "indicators"),
         ],
     )
-    def kpi_asset(context: AssetExecutionContext, warehouse: WarehouseResource):
+    def kpi_asset(context: AssetExecutionContext, warehouse: WarehouseResource) -> Iterator:
+        months = None
+        if unit.monthly:
+            key_range = context.partition_key_range
+            months = (dt.date.fromisoformat(f"{key_range.start}-01"), dt.date.fromisoformat(f"{key_range.end}-01"))
         with warehouse.working() as connection:
             ensure_staging(connection, unit)
-            values = compute_indicators(connection, unit)
+            values = compute_indicators(connection, unit, months)
             connection.begin()
             try:
-                replace_indicators(connection, unit, values)  # checks the values before writing them
+                replace_indicators(connection, unit, values, months)  # checks the values before writing them
             except ProblemsFound as failure:
                 connection.rollback()
                 raise Failure(
@@ -239,6 +248,7 @@ def build_source_assets(unit: SourceUnit) -> list:
                 "dagster/row_count": values.height,
                 "dagster/column_schema": column_schema(values),
                 "indicateurs": MetadataValue.json(sorted(values["indicator_id"].unique().to_list())),
+                **({"mois_recalcules": f"{months[0]:%Y-%m} à {months[1]:%Y-%m}"} if months else {}),
                 "apercu": MetadataValue.md(_markdown(values.filter(pl.col("territory_level") == "departement").head(20))),
             }
         )

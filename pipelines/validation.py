@@ -85,10 +85,34 @@ def parse_upload(path: Path, unit: SourceUnit, reference: ReferenceData, setting
         size=stat.st_size,
         modified_at=dt.datetime.fromtimestamp(stat.st_mtime),
     )
+    frame = _read_rows(upload, unit, settings)
+    if frame is None:
+        return upload
+    typed, value_problems = _parse_values(upload, frame, unit)
+    upload.problems.extend(value_problems)
+    upload.problems.extend(_schema_problems(upload, typed, unit))
+    upload.frame = typed
+    if unit.check_rows and not errors(upload.problems):
+        upload.problems.extend(unit.check_rows(upload, reference))
+    upload.period = unit.upload_period(path, typed)
+    if upload.period is None:
+        upload.problems.append(
+            upload.problem(
+                f"Impossible de déterminer la {unit.period_label} de ce fichier.",
+                "Commencez le nom du fichier par l'année et le mois (par exemple « 2024-06 enquete.xlsx »).",
+                check="periode",
+            )
+        )
+    return upload
+
+
+def _read_rows(upload: ParsedUpload, unit: SourceUnit, settings: Settings) -> pl.DataFrame | None:
+    """Preflight, reader, header: the data rows as text (canonical columns), or None with problems."""
+    path = upload.path
     preflight = check_upload(path, settings)
     if preflight.problems:
         upload.problems = preflight.problems
-        return upload
+        return None
 
     vocabulary = build_vocabulary({c.name: c.headers for c in unit.columns})
     try:
@@ -106,14 +130,14 @@ def parse_upload(path: Path, unit: SourceUnit, reference: ReferenceData, setting
                 check="lecture",
             )
         ]
-        return upload
+        return None
     upload.sheet = grid.sheet
 
     match = locate_header(grid.head_rows(), vocabulary)
     if match is None or not _structure_is_sound(upload, unit, match):
         if match is None:
             upload.problems.append(_no_header_problem(upload, unit))
-        return upload
+        return None
     upload.headers = match.originals
     upload.letters = {name: grid.column_letters[index] for name, index in match.columns.items()}
     upload.ignored_columns = match.ignored
@@ -127,7 +151,7 @@ def parse_upload(path: Path, unit: SourceUnit, reference: ReferenceData, setting
                 row=grid.first_row + match.row_index,
             )
         )
-        return upload
+        return None
     if frame.height > settings.max_rows:
         upload.problems.append(
             upload.problem(
@@ -135,24 +159,26 @@ def parse_upload(path: Path, unit: SourceUnit, reference: ReferenceData, setting
                 "Découpez-le en plusieurs fichiers.",
             )
         )
-        return upload
+        return None
+    return frame
 
-    typed, value_problems = _parse_values(upload, frame, unit)
-    upload.problems.extend(value_problems)
-    upload.problems.extend(_schema_problems(upload, typed, unit))
-    upload.frame = typed
-    if unit.check_rows and not errors(upload.problems):
-        upload.problems.extend(unit.check_rows(upload, reference))
-    upload.period = unit.upload_period(path, typed)
-    if upload.period is None:
-        upload.problems.append(
-            upload.problem(
-                f"Impossible de déterminer la {unit.period_label} de ce fichier.",
-                "Commencez le nom du fichier par l'année et le mois (par exemple « 2024-06 enquete.xlsx »).",
-                check="periode",
-            )
-        )
-    return upload
+
+def months_in_file(path: Path, unit: SourceUnit, settings: Settings) -> set[str]:
+    """The months ("YYYY-MM") a file of a monthly source holds, read cheaply (one column parsed, no
+    validation), so that a run can be launched for exactly the month partitions it touches.
+    Empty when the file cannot be read: its validation run will say why."""
+    if unit.monthly is None:
+        return set()
+    upload = ParsedUpload(path=path, unit=unit, sha256="", size=0, modified_at=dt.datetime.now())
+    try:
+        frame = _read_rows(upload, unit, settings)
+    except Exception:  # noqa: BLE001 - whatever is wrong is reported by the validation run
+        return set()
+    if frame is None or errors(upload.problems):
+        return set()
+    column = next(c for c in unit.columns if c.name == unit.monthly.column)
+    months = frame.select(value_parser(column).parse(pl.col(column.name)).dt.strftime("%Y-%m").unique().drop_nulls())
+    return set(months.to_series().to_list())
 
 
 def _header_index(rows: list[list[str]], vocabulary: dict[str, str]) -> int:

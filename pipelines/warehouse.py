@@ -135,8 +135,16 @@ def run_indicator_checks(connection: duckdb.DuckDBPyConnection, unit: SourceUnit
 
 # --- indicators ----------------------------------------------------------------------------------
 
-def compute_indicators(connection: duckdb.DuckDBPyConnection, unit: SourceUnit) -> pl.DataFrame:
-    return connection.sql(unit.sql("indicators.sql")).pl()
+MonthSpan = tuple[dt.date, dt.date]  # first days of the first and last months, both included
+
+
+def compute_indicators(connection: duckdb.DuckDBPyConnection, unit: SourceUnit, months: MonthSpan | None = None) -> pl.DataFrame:
+    """The unit's indicators.sql; for a monthly source, only the periods of `months`."""
+    values = connection.sql(unit.sql("indicators.sql"))
+    if months is not None:
+        first, last = (duckdb.ConstantExpression(m) for m in months)
+        values = values.filter(duckdb.ColumnExpression("period").between(first, last))
+    return values.pl()
 
 
 def indicator_problems(values: pl.DataFrame, source_id: str) -> list[Problem]:
@@ -162,14 +170,30 @@ def indicator_problems(values: pl.DataFrame, source_id: str) -> list[Problem]:
     return problems
 
 
-def replace_indicators(connection: duckdb.DuckDBPyConnection, unit: SourceUnit, values: pl.DataFrame) -> None:
+# A monthly source's run replaces the values of its months, and drops those of months no longer
+# in staging (an upload withdrawn from raw/); {staging} and {month} are the unit's own identifiers.
+DELETE_MONTHS = """
+DELETE FROM kpi.indicator_value
+WHERE list_contains($identifiers, indicator_id)
+  AND (period BETWEEN $first AND $last OR period NOT IN (SELECT DISTINCT {month} FROM {staging}))
+"""
+
+
+def replace_indicators(connection: duckdb.DuckDBPyConnection, unit: SourceUnit, values: pl.DataFrame,
+                       months: MonthSpan | None = None) -> None:
     problems = indicator_problems(values, unit.source_id)
     if errors(problems):
         raise ProblemsFound(problems)
     identifiers = [i.indicator_id for i in unit.indicators]
     connection.register("computed_values", values.select(INDICATOR_COLUMNS))
     try:
-        connection.execute("DELETE FROM kpi.indicator_value WHERE list_contains(?, indicator_id)", [identifiers])
+        if months is None:
+            connection.execute("DELETE FROM kpi.indicator_value WHERE list_contains(?, indicator_id)", [identifiers])
+        else:
+            connection.execute(
+                DELETE_MONTHS.format(month=unit.monthly.column, staging=unit.staging_table),
+                {"identifiers": identifiers, "first": months[0], "last": months[1]},
+            )
         connection.execute(
             "INSERT INTO kpi.indicator_value BY NAME SELECT *, ? AS computed_at FROM computed_values", [now()]
         )

@@ -38,18 +38,21 @@ def copy_sample(settings: Settings, source_id: str, name: str | None = None) -> 
     return copied
 
 
-def run_pipeline(settings: Settings, asset_selection=None):
-    """Materialize every asset (or a selection) through Dagster, on an ephemeral instance."""
+def run_pipeline(settings: Settings, asset_selection=None, instance=None):
+    """Materialize every asset (or a selection) through Dagster, on an ephemeral instance: the
+    rebuild, over every month present in raw/ (as the nightly schedule and `esante run` do)."""
     from dagster import DagsterInstance
 
-    from pipelines.definitions import build_definitions
+    from pipelines.definitions import build_definitions, rebuild_request
     from pipelines.orchestration import QUIET_LOGS
     from pipelines.resources import WarehouseResource
 
     definitions = build_definitions(WarehouseResource.from_settings(settings))
     job = definitions.resolve_job_def("rebuild_warehouse")
+    request = rebuild_request(settings)
     return job.execute_in_process(
-        instance=DagsterInstance.ephemeral(), raise_on_error=False, run_config=QUIET_LOGS, asset_selection=asset_selection
+        instance=instance or DagsterInstance.ephemeral(), raise_on_error=False, run_config=QUIET_LOGS,
+        tags=request.tags, asset_selection=asset_selection or request.asset_selection,
     )
 
 

@@ -105,6 +105,32 @@ def test_the_dagster_sensor_requests_a_partition_and_a_refresh(settings):
     assert list(partition.partition_keys)[0].endswith("2024-06 enquete officines.xlsx")
 
 
+def test_mes_uploads_and_the_nightly_rebuild_request_their_month_partitions(settings):
+    """A monthly source's refresh names the months its new files touch; the nightly rebuild covers
+    every month present in raw/, and leaves monthly indicators out when there is none."""
+    from dagster import AssetKey, build_schedule_context
+
+    from pipelines.definitions import build_definitions
+    from pipelines.resources import WarehouseResource
+
+    definitions = build_definitions(WarehouseResource.from_settings(settings))
+    sensor = definitions.resolve_sensor_def("raw_uploads")
+    nightly = definitions.resolve_schedule_def("nightly_rebuild")
+    with DagsterInstance.ephemeral() as instance:
+        empty = nightly.evaluate_tick(build_schedule_context(instance=instance)).run_requests[0]
+        assert AssetKey(["kpi", "mes_statistics"]) not in empty.asset_selection
+        assert AssetKey(["kpi", "pharmacy_survey"]) in empty.asset_selection
+        copy_sample(settings, "mes_statistics")
+        cursor = json.dumps(scan_uploads(settings.raw_dir, SOURCES, {}).cursor)
+        result = sensor(build_sensor_context(instance=instance, definitions=definitions, cursor=cursor))
+        [rebuild] = nightly.evaluate_tick(build_schedule_context(instance=instance)).run_requests
+    [refresh] = [r for r in result.run_requests if r.job_name == "refresh_mes_statistics"]
+    # two files: 2023-11 .. 2024-06 and 2024-07 .. 2024-11
+    expected = {"dagster/asset_partition_range_start": "2023-11", "dagster/asset_partition_range_end": "2024-11"}
+    assert expected.items() <= refresh.tags.items()
+    assert expected.items() <= rebuild.tags.items() and rebuild.asset_selection is None
+
+
 def test_a_rejected_workbook_comes_back_annotated_and_untouched(settings, reference):
     folder = settings.raw_dir / "pharmacy_survey"
     folder.mkdir()

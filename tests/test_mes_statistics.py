@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 from assets.mes_statistics import SOURCE
+from pipelines.months import add_months, months_to_recompute
 from pipelines.problems import errors, summary, warnings
 from pipelines.reference import REFERENCE_TABLES
 from pipelines.validation import parse_upload
@@ -418,6 +419,8 @@ BAD_INPUTS = {
     "negative_count": (lambda r: {"documents_ajoutes": -5}, "Documents ajoutés", "H", "négatif"),
     "unknown_commune": (lambda r: {"code_territoire": "72999"}, "Code territoire", "C", "n'existe pas"),
     "impossible_month": (lambda r: {"mois": "2025-13"}, "Mois", "A", "mois"),
+    "month_before_mes_opened": (lambda r: {"mois": "2021-12"}, "Mois", "A", "impossible"),
+    "month_to_come": (lambda r: {"mois": "2099-01"}, "Mois", "A", "impossible"),
     "population_zero": (lambda r: {"population": 0}, "Population", "E", "strictement positive"),
 }
 
@@ -439,7 +442,7 @@ def test_bad_input_is_rejected_with_its_cell(name, reference, settings, tmp_path
 
 
 def test_bad_files_change_no_indicator(settings, reference):
-    """Dagster run: one good file and the five bad ones; only the good one is loaded."""
+    """Dagster run: one good file and every bad one; only the good one is loaded."""
     folder = settings.raw_dir / "mes_statistics"
     records = small_records()
     write_mes_file(folder / "bon.csv", records)
@@ -455,7 +458,7 @@ def test_bad_files_change_no_indicator(settings, reference):
             "value FROM kpi.indicator_value WHERE indicator_id IN (?, ?)", [FED, DOCS]).fetchall()
     status = {file: s for file, s, _ in uploads}
     assert status.pop("bon.csv") == "accepted"
-    assert set(status.values()) == {"rejected"} and len(status) == 5
+    assert set(status.values()) == {"rejected"} and len(status) == len(BAD_INPUTS)
     for file, s, message in uploads:
         if s == "rejected":
             assert "ligne 5" in message and "colonne" in message, message
@@ -487,3 +490,65 @@ def test_unknown_or_malformed_territory_is_rejected(niveau, code, check, referen
     assert len(found) == 1 and found[0].row == 2, summary(upload.problems)
     assert found[0].check == check or check in found[0].message or found[0].check == "schema"
     assert found[0].column in ("Code territoire", "Niveau")
+
+
+# --- month partitions: a corrected month recomputes what depends on it, not the whole history ----
+
+def test_months_to_recompute_follow_the_indicator_window():
+    present = set(month_range("2023-11", "2024-11"))
+    assert months_to_recompute({"2024-03"}, present, 12) == ("2024-03", "2024-11")
+    assert months_to_recompute({"2023-11"}, present, 12) == ("2023-11", "2024-10")
+    assert months_to_recompute({"2024-12"}, present | {"2024-12"}, 12) == ("2024-12", "2024-12")
+    assert months_to_recompute({"2024-02", "2024-03"}, present, 1) == ("2024-02", "2024-03")
+    assert months_to_recompute(set(), present, 12) is None
+    assert (add_months("2024-11", 2), add_months("2024-01", -1)) == ("2025-01", "2023-12")
+
+
+def test_a_corrected_month_recomputes_only_the_months_that_depend_on_it(settings):
+    """Rebuild (13 month partitions), then a file correcting March 2024 goes through the sensor's
+    refresh request: the run covers March to November 2024 (the months whose 12-month window holds
+    March) in one run; the months before keep their values and their computation time."""
+    from dagster import AssetKey, DagsterInstance
+
+    from pipelines.definitions import SHARED_KEYS, build_definitions
+    from pipelines.orchestration import QUIET_LOGS
+    from pipelines.resources import WarehouseResource
+    from pipelines.sensors import refresh_request
+
+    kpi = AssetKey(["kpi", "mes_statistics"])
+    query = "SELECT indicator_id, territory_level, territory_code, strftime(period, '%Y-%m'), value, computed_at " \
+            "FROM kpi.indicator_value WHERE indicator_id LIKE 'mes_%'"
+    copy_sample(settings, "mes_statistics")
+    with DagsterInstance.ephemeral() as instance:
+        assert run_pipeline(settings, instance=instance).success
+        assert sorted(instance.get_materialized_partitions(kpi)) == month_range("2023-11", "2024-11")
+        with published(settings) as connection:
+            before = {tuple(r[:4]): r[4:] for r in connection.execute(query).fetchall()}
+
+        corrected = [r for r in simulate_mes(month_range("2023-11", "2024-11"), fed_rate=0.5, fed_rate_month="2024-03",
+                                             seed=3) if r["mois"] == "2024-03"]
+        path = write_mes_file(settings.raw_dir / "mes_statistics" / "2024-03 correction.csv", corrected)
+        request = refresh_request(SOURCE, settings, [path], SHARED_KEYS)
+        assert (request.tags["dagster/asset_partition_range_start"],
+                request.tags["dagster/asset_partition_range_end"]) == ("2024-03", "2024-11")
+        job = build_definitions(WarehouseResource.from_settings(settings)).resolve_job_def(request.job_name)
+        result = job.execute_in_process(instance=instance, tags=request.tags, run_config=QUIET_LOGS,
+                                        raise_on_error=False)
+        assert result.success
+        recomputed = sorted(e.partition for e in result.get_asset_materialization_events() if e.asset_key == kpi)
+        assert recomputed == month_range("2024-03", "2024-11")
+
+    with published(settings) as connection:
+        after = {tuple(r[:4]): r[4:] for r in connection.execute(query).fetchall()}
+    assert after.keys() == before.keys()
+    for key, (value, computed_at) in after.items():
+        month = key[3]
+        if month < "2024-03":
+            assert (value, computed_at) == before[key], key  # not recomputed
+        else:
+            assert computed_at > before[key][1], key
+    assert after[(FED, "departement", "72", "2024-03")][0] == pytest.approx(0.5, abs=1e-4)
+    assert after[(FED, "departement", "72", "2024-03")][0] != pytest.approx(before[(FED, "departement", "72", "2024-03")][0])
+    # March's documents changed: every 12-month window that holds March changed with them
+    assert after[(DOCS, "departement", "72", "2024-11")][0] != pytest.approx(
+        before[(DOCS, "departement", "72", "2024-11")][0])

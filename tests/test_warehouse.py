@@ -109,8 +109,8 @@ def test_a_failing_blocking_check_publishes_nothing(built, monkeypatch):
     before = digest(built.warehouse_path)
     from pipelines import warehouse
 
-    def incoherent(connection, unit):
-        values = connection.sql(unit.sql("indicators.sql")).pl()
+    def incoherent(connection, unit, months=None):
+        values = warehouse.compute_indicators(connection, unit, months)
         return values.with_columns(numerator=values["denominator"] + 1)
 
     monkeypatch.setattr("pipelines.source_assets.compute_indicators", incoherent)

@@ -14,6 +14,7 @@ in one warning and not loaded. A code found in no reference is an error.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import polars as pl
 from pipelines.schemas import UploadedRow
 from pipelines.problems import Problem
 from pipelines.reference import ReferenceData
-from pipelines.source import Column, Indicator, QualityCheck, SourceUnit
+from pipelines.source import Column, Indicator, MonthlyPeriods, QualityCheck, SourceUnit
 from pipelines.validation import ROW, ParsedUpload
 
 MAX_MESSAGES = 500  # problems listed per rule; the rest are counted
@@ -44,6 +45,8 @@ CODE_FORMATS = {  # the code expected at each level
 }
 FRANCE_COMMUNES = "cog2025_communes_france.csv"  # reference/SOURCES.md, file 7
 
+# Mon espace santé opened to everyone in January 2022: no statistics can exist for an earlier month.
+FIRST_MONTH = dt.date(2022, 1, 1)
 RECONCILIATION_CHECK = "mes_totaux_concordants"
 SERIES_CHECK = "mes_series_completes"
 
@@ -126,6 +129,17 @@ class MesStatisticsRow(UploadedRow):
         return data.lazyframe.select(column.is_null() | given_level(column).is_not_null())
 
     @pa.check(
+        "mois",
+        name="mois_possible",
+        error=f"Ce mois est impossible : Mon espace santé est ouvert à tous depuis {FIRST_MONTH:%m/%Y} et "
+        "un mois à venir n'a pas encore de statistiques. → Vérifiez l'année et le mois (par exemple 11/2024).",
+    )
+    def month_is_possible(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        column = pl.col(data.key)
+        this_month = dt.date.today().replace(day=1)
+        return data.lazyframe.select(column.is_null() | column.is_between(FIRST_MONTH, this_month))
+
+    @pa.check(
         "population",
         name="population_positive",
         error="La population doit être strictement positive (un territoire sans habitant ne peut pas "
@@ -166,12 +180,12 @@ class MesStatisticsRow(UploadedRow):
 def _france_communes(path: Path) -> pl.DataFrame | None:
     if not path.exists():
         return None
-    return pl.read_csv(path, infer_schema=False, columns=["code_insee", "departement", "epci_siren"])
+    return pl.read_csv(path, infer_schema=False, columns=["code_insee", "departement", "region", "epci_siren"])
 
 
 def commune_memberships(reference: ReferenceData) -> pl.DataFrame:
-    """Every known commune: code_insee, departement, epci_siren, in_scope (commune of the reference)."""
-    local = reference.table("commune").select("code_insee", "departement", "epci_siren")
+    """Every known commune: code_insee, departement, region, epci_siren, in_scope (commune of the reference)."""
+    local = reference.table("commune").select("code_insee", "departement", "region", "epci_siren")
     france = _france_communes(reference.reference_dir / FRANCE_COMMUNES)
     known = local if france is None else pl.concat([local, france.join(local, on="code_insee", how="anti")])
     return known.with_columns(in_scope=pl.col("code_insee").is_in(local["code_insee"].implode()))
@@ -179,7 +193,7 @@ def commune_memberships(reference: ReferenceData) -> pl.DataFrame:
 
 def _territories(reference: ReferenceData, memberships: pl.DataFrame) -> pl.DataFrame:
     """Every known territory: niveau, code, in_scope, members (communes), members_in_scope."""
-    departement = reference.departement
+    territory = reference.territory
     epci_in_scope = reference.table("epci")["epci_siren"].implode()
     by = {
         "commune": pl.col("code_insee"),
@@ -191,13 +205,13 @@ def _territories(reference: ReferenceData, memberships: pl.DataFrame) -> pl.Data
         frames.append(
             memberships.filter(code.is_not_null())
             .group_by(code.alias("code_territoire"))
-            .agg(members=pl.len(), members_in_scope=pl.col("in_scope").sum())
+            .agg(members=pl.len(), members_in_scope=pl.col("in_scope").sum(), region=pl.col("region").first())
             .with_columns(niveau=pl.lit(level))
         )
     known = pl.concat(frames, how="diagonal").with_columns(
         in_scope=pl.when(pl.col("niveau") == "commune").then(pl.col("members_in_scope") > 0)
         .when(pl.col("niveau") == "epci").then(pl.col("code_territoire").is_in(epci_in_scope))
-        .otherwise(pl.col("code_territoire") == departement)
+        .otherwise(territory.includes(pl.col("code_territoire"), pl.col("region")))
     )
     return known.select("niveau", "code_territoire", "in_scope", "members", "members_in_scope")
 
@@ -262,7 +276,7 @@ def check_territories(upload: ParsedUpload, reference: ReferenceData) -> list[Pr
            "code_territoire", "epci_inconnu")
     report(unknown.filter(pl.col("niveau") == "departement"),
            lambda r: "Ce code n'est celui d'aucun département.",
-           f"Saisissez le code du département (par exemple {reference.departement}).",
+           "Saisissez le code du département (par exemple 72).",
            "code_territoire", "departement_inconnu")
 
     # One row per territory and month.
@@ -282,8 +296,8 @@ def check_territories(upload: ParsedUpload, reference: ReferenceData) -> list[Pr
     if outside.height:
         codes = outside.select(pl.col("code_territoire").n_unique()).item()
         problems.append(upload.problem(
-            f"{outside.height} ligne(s) ({codes} territoire(s)) concernent des territoires hors du département "
-            f"{reference.departement} (par exemple {outside['code_territoire'][0]}, ligne {outside[ROW][0]}) : "
+            f"{outside.height} ligne(s) ({codes} territoire(s)) concernent des territoires hors du périmètre "
+            f"de l'entrepôt ({reference.territory.label}) (par exemple {outside['code_territoire'][0]}, ligne {outside[ROW][0]}) : "
             "elles sont ignorées.",
             "Rien à faire si le fichier est une extraction nationale ; sinon vérifiez les codes.",
             column="code_territoire", severity="avertissement", check="hors_departement"))
@@ -368,6 +382,8 @@ SOURCE = SourceUnit(
         ),
     ),
     freshness_days=100,
+    # documents per inhabitant sums the 12 months ending each month: a month changes 12 values
+    monthly=MonthlyPeriods(column="mois", first_month=f"{FIRST_MONTH:%Y-%m}", window=12),
     indicators=(
         Indicator("mes_profiles_fed_rate", "Profils Mon espace santé alimentés", 2,
                   "Profils Mon espace santé ayant reçu au moins un document / profils ouverts, en fin de mois. "

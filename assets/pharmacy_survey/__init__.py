@@ -54,18 +54,20 @@ class PharmacySurveyRow(FinessRow):
 
 def check_against_reference(upload: ParsedUpload, reference: ReferenceData) -> list[Problem]:
     """The FINESS is a pharmacy of the département; the commune exists. Only failing rows are visited."""
-    departement = reference.departement
+    territory = reference.territory
     establishments = reference.table("finess_et").select(
         pl.col("nofinesset").alias("finess"), "categetab", "libcategetab"
     )
     communes = reference.table("commune").select(pl.col("code_insee").alias("code_commune"), known=pl.lit(True))
     joined = upload.frame.join(establishments, on="finess", how="left").join(communes, on="code_commune", how="left")
-    elsewhere = pl.col("finess").str.starts_with(departement).not_()
+    # the département of a FINESS is its first two characters (three overseas: 971 ... 976)
+    finess_departement = pl.col("finess").str.slice(0, pl.when(pl.col("finess").str.starts_with("97")).then(3).otherwise(2))
+    elsewhere = territory.includes(finess_departement).not_()
     problems: list[Problem] = []
     for row in joined.filter(elsewhere).head(500).iter_rows(named=True):
         problems.append(upload.problem(
             f"Ce numéro FINESS est celui d'un établissement d'un autre département ({row['finess'][:2]}), "
-            f"pas du département {departement}.",
+            f"hors du territoire de l'enquête ({territory.label}).",
             "Vérifiez le numéro : seules les officines du département sont enquêtées.",
             row=row[ROW], column="finess", value=row["finess"], check="finess_departement"))
     for row in joined.filter(~elsewhere & (pl.col("categetab") != PHARMACY_CATEGORY)).head(500).iter_rows(named=True):
