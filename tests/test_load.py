@@ -143,11 +143,18 @@ def test_thirty_uploads_at_once_and_a_restart_each_processed_exactly_once(tmp_pa
     keys = [r.tags.get("dagster/partition") for r in validations]
     assert len(keys) == 29 and len(set(keys)) == 29  # each upload exactly once
     reference = tmp_path / "reference.duckdb"
-    completed = subprocess.run(
-        [str(Path(sys.executable).parent / "esante"), "run", "--raw", str(raw), "--warehouse", str(reference)],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "DAGSTER_HOME": str(tmp_path / "other")},
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
+    other = tmp_path / "other"  # a separate instance, so that this run is not one of the daemon's
+    other.mkdir()
+    shutil.copy(Path(__file__).parents[1] / "dagster.yaml", other / "dagster.yaml")
+    output = tmp_path / "esante_run.log"  # a file, not a pipe: log watchers may outlive the command
+    with output.open("w") as log:
+        completed = subprocess.run(
+            [str(Path(sys.executable).parent / "esante"), "run", "--raw", str(raw), "--warehouse", str(reference)],
+            stdout=log, stderr=subprocess.STDOUT, timeout=600,
+            env={**os.environ, "DAGSTER_HOME": str(other), "DAGSTER_STORAGE_DIR": str(other / ".dagster"),
+                 "DAGSTER_COMPUTE_LOGS_DIR": str(other / ".dagster" / "logs")},
+        )
+    assert completed.returncode == 0, output.read_text()[-3000:]
     assert indicators(warehouse) == indicators(reference)
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         statuses = dict(connection.execute("SELECT status, count(*) FROM audit.upload GROUP BY ALL").fetchall())
