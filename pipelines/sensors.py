@@ -82,18 +82,18 @@ def refresh_keys(unit: SourceUnit, shared_keys: list[AssetKey], with_indicators:
 
 
 def refresh_request(unit: SourceUnit, settings: Settings, new_files: list[Path], shared_keys: list[AssetKey],
-                    **request) -> RunRequest:
+                    run_key: str | None = None, tags: dict[str, str] | None = None) -> RunRequest:
     """Refresh a source; for a monthly one, only the months the new files touch (and the months after
     them whose indicator window includes them). Files with no readable month refresh staging only
     (their rejection is recorded) and publish."""
-    if unit.monthly is None:
-        return RunRequest(job_name=refresh_job_name(unit), **request)
-    months = raw_month_range(unit, settings, new_files)
-    if months is None:
-        return RunRequest(job_name=refresh_job_name(unit), asset_selection=refresh_keys(unit, shared_keys, False),
-                          **request)
-    tags = {**request.pop("tags", {}), **range_tags(months)}
-    return RunRequest(job_name=refresh_job_name(unit), tags=tags, **request)
+    tags, selection = dict(tags or {}), None
+    if unit.monthly is not None:
+        months = raw_month_range(unit, settings, new_files)
+        if months:
+            tags.update(range_tags(months))
+        else:
+            selection = refresh_keys(unit, shared_keys, with_indicators=False)
+    return RunRequest(job_name=refresh_job_name(unit), run_key=run_key, tags=tags, asset_selection=selection)
 
 
 def build_upload_jobs(units: list[SourceUnit], shared_keys: list[AssetKey]) -> list:

@@ -27,7 +27,7 @@ from dagster import (
 
 from dagster import BetaWarning
 
-from pipelines.months import MONTHS, SINGLE_RUN
+from pipelines.months import FIRST_MONTH as MONTHS_START, MONTHS, SINGLE_RUN
 from pipelines.problems import ProblemsFound, errors, summary
 from pipelines.reference import REFERENCE_TABLES
 from pipelines.resources import WarehouseResource
@@ -136,6 +136,8 @@ def as_check_results(results: list[dict], check_names: list[str]) -> list[AssetC
 
 
 def build_source_assets(unit: SourceUnit) -> list:
+    if unit.monthly and unit.monthly.first_month < MONTHS_START:
+        raise ValueError(f"{unit.source_id}: first month {unit.monthly.first_month} precedes the partitions ({MONTHS_START})")
     tags = {"objectif": str(unit.objective), **unit.tags}
 
     @asset(
