@@ -17,7 +17,6 @@ from dagster import (
 )
 
 from pipelines.months import range_tags, raw_month_range, union
-from pipelines.reference import REFERENCE_TABLES
 from pipelines.resources import WarehouseResource
 from pipelines.settings import Settings
 from pipelines.source import discover_units
@@ -28,7 +27,7 @@ from pipelines.warehouse_assets import (
     PUBLICATION_KEY,
     build_catalogue_asset,
     build_publication_asset,
-    build_reference_asset,
+    build_reference_assets,
 )
 
 UNITS = discover_units()
@@ -73,7 +72,7 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> Definitions
     upload_jobs = build_upload_jobs(UNITS, SHARED_KEYS)
     return Definitions(
         assets=[
-            *(build_reference_asset(t) for t in REFERENCE_TABLES),
+            build_reference_assets(),
             *(a for unit in UNITS for a in build_source_assets(unit)),
             build_catalogue_asset(UNITS),
             build_publication_asset(UNITS),

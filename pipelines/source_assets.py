@@ -41,6 +41,7 @@ from pipelines.warehouse import (
     load_upload,
     record_checks,
     record_upload,
+    refresh_derived,
     replace_indicators,
     run_indicator_checks,
 )
@@ -182,6 +183,7 @@ def build_source_assets(unit: SourceUnit) -> list:
             connection.execute(f"DELETE FROM {unit.staging_table}")  # rebuilt from raw/ alone
             for upload in accepted:
                 load_upload(connection, upload)
+            refresh_derived(connection, unit)
             for upload in uploads:
                 record_upload(connection, upload)
             check_rows = [*upload_check_results(unit, uploads), freshness_result(unit, uploads, dt.date.today())]
@@ -241,7 +243,7 @@ def build_source_assets(unit: SourceUnit) -> list:
             values = compute_indicators(connection, unit, months)
             connection.begin()
             try:
-                replace_indicators(connection, unit, values, months)  # checks the values before writing them
+                replace_indicators(connection, unit, months)  # checks the values before writing them
             except ProblemsFound as failure:
                 connection.rollback()
                 raise Failure(
@@ -251,16 +253,21 @@ def build_source_assets(unit: SourceUnit) -> list:
             check_rows = run_indicator_checks(connection, unit)
             record_checks(connection, unit.source_id, "indicateurs", check_rows)
             connection.commit()
+            (count, identifiers), = connection.execute(
+                "SELECT count(*), list_sort(list_distinct(list(indicator_id))) FROM computed_values").fetchall()
+            schema = TableSchema(columns=[TableColumn(n, str(t)) for n, t in zip(values.columns, values.types)])
+            preview = connection.sql(
+                "SELECT * FROM computed_values WHERE territory_level = 'departement' LIMIT 20").pl()
         yield MaterializeResult(
             metadata={
-                "dagster/row_count": values.height,
-                "dagster/column_schema": column_schema(values),
-                "indicateurs": MetadataValue.json(sorted(values["indicator_id"].unique().to_list())),
+                "dagster/row_count": count,
+                "dagster/column_schema": schema,
+                "indicateurs": MetadataValue.json(identifiers),
                 **({"mois_recalcules": f"{months[0]:%Y-%m} à {months[1]:%Y-%m}"} if months else {}),
-                "apercu": MetadataValue.md(_markdown(values.filter(pl.col("territory_level") == "departement").head(20))),
+                "apercu": MetadataValue.md(_markdown(preview)),
             }
         )
-        yield AssetCheckResult(check_name="valeurs_coherentes", passed=True, metadata={"valeurs": values.height})
+        yield AssetCheckResult(check_name="valeurs_coherentes", passed=True, metadata={"valeurs": count})
         yield from as_check_results(check_rows, [c.name for c in unit.quality_checks if c.stage == "indicators"])
 
     @asset(

@@ -12,6 +12,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import polars as pl
 
@@ -177,8 +178,8 @@ def months_in_file(path: Path, unit: SourceUnit, settings: Settings) -> set[str]
     if frame is None or errors(upload.problems):
         return set()
     column = next(c for c in unit.columns if c.name == unit.monthly.column)
-    months = frame.select(value_parser(column).parse(pl.col(column.name)).dt.strftime("%Y-%m").unique().drop_nulls())
-    return set(months.to_series().to_list())
+    months = _parse_distinct(frame[column.name].drop_nulls().unique(), value_parser(column))
+    return set(months.dt.strftime("%Y-%m").drop_nulls().to_list())
 
 
 def _header_index(rows: list[list[str]], vocabulary: dict[str, str]) -> int:
@@ -273,12 +274,19 @@ def _parse_values(upload: ParsedUpload, frame: pl.DataFrame, unit: SourceUnit) -
 
 
 def _parse_distinct(cells: pl.Series, kind) -> pl.Series:
-    """Each distinct text is parsed once, then mapped back: months, levels and codes repeat over
-    hundreds of thousands of rows, and the parsers try several formats (a national extract is
-    parsed several times faster this way)."""
+    return per_distinct_value(cells, lambda column: kind.parse(column).cast(kind.dtype))
+
+
+def per_distinct_value(cells: pl.Series, transform: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
+    """`transform` applied to each distinct value once, then mapped back to every row: months,
+    levels and codes repeat over hundreds of thousands of rows, and the parsers try several
+    formats (a national extract is parsed several times faster this way). Mostly distinct values
+    (counts) are transformed directly, which is cheaper for them."""
     distinct = cells.drop_nulls().unique()
-    parsed = distinct.to_frame().select(kind.parse(pl.col(cells.name)).cast(kind.dtype)).to_series()
-    return cells.replace_strict(distinct, parsed, default=None, return_dtype=kind.dtype).alias(cells.name)
+    if distinct.len() > cells.len() // 4:
+        return cells.to_frame().select(transform(pl.col(cells.name))).to_series().alias(cells.name)
+    transformed = distinct.to_frame().select(transform(pl.col(cells.name))).to_series()
+    return cells.replace_strict(distinct, transformed, default=None, return_dtype=transformed.dtype).alias(cells.name)
 
 
 _BUILTIN_CHECKS = (

@@ -1,9 +1,10 @@
 """The warehouse: a private working database that runs write to, and the published file analysts read.
 
-Runs write only to `warehouse/.build/working.duckdb`. Publishing copies it into a new file
-(`COPY FROM DATABASE`, which keeps comments and constraints), then renames that file over
-`warehouse/esante.duckdb` in one atomic step. An analyst holding the previous file keeps reading
-it; a run that dies before the rename leaves the published file untouched.
+Runs write only to `warehouse/.build/working.duckdb`, kept in the storage format analysts' DuckDB
+reads (`storage_version`). Publishing checkpoints it, copies the file byte for byte into a new
+file, then renames that file over `warehouse/esante.duckdb` in one atomic step. An analyst
+holding the previous file keeps reading it; a run that dies before the rename leaves the
+published file untouched.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import duckdb
-import polars as pl
 
 from pipelines.problems import Problem, ProblemsFound, errors, summary
 from pipelines.reference import COLUMN_DESCRIPTIONS, REFERENCE_TABLES, ReferenceData
@@ -36,7 +37,10 @@ INDICATOR_COLUMNS = (
 def working_connection(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to the working database, with the warehouse schema in place."""
     settings.build_dir.mkdir(parents=True, exist_ok=True)
-    connection = duckdb.connect(str(settings.working_database))
+    ensure_storage_version(settings)
+    # the format of a new file; an existing file keeps its own (see ensure_storage_version)
+    connection = duckdb.connect(str(settings.working_database),
+                                config={"storage_compatibility_version": settings.storage_version})
     try:
         connection.execute(WAREHOUSE_DDL.read_text(encoding="utf-8"))
         yield connection
@@ -137,37 +141,56 @@ def run_indicator_checks(connection: duckdb.DuckDBPyConnection, unit: SourceUnit
 
 MonthSpan = tuple[dt.date, dt.date]  # first days of the first and last months, both included
 
+# The values a run computes stay inside DuckDB: the unit's indicators.sql (a SELECT) is held in a
+# temporary table of the run's connection, checked there, then written (no dataframe round trip).
+HOLD_COMPUTED_VALUES = """
+CREATE OR REPLACE TEMP TABLE computed_values AS
+SELECT {columns} FROM ({indicators}) AS computed
+WHERE $first IS NULL OR period BETWEEN $first AND $last
+"""
 
-def compute_indicators(connection: duckdb.DuckDBPyConnection, unit: SourceUnit, months: MonthSpan | None = None) -> pl.DataFrame:
-    """The unit's indicators.sql; for a monthly source, only the periods of `months`."""
-    values = connection.sql(unit.sql("indicators.sql"))
-    if months is not None:
-        first, last = (duckdb.ConstantExpression(m) for m in months)
-        values = values.filter(duckdb.ColumnExpression("period").between(first, last))
-    return values.pl()
+# Blocking checks on computed values, before they are written (a failing run publishes nothing).
+COMPUTED_VALUE_PROBLEMS = """
+SELECT
+    count(*) - count(DISTINCT (indicator_id, territory_level, territory_code, period, segment)) AS duplicated,
+    count(*) FILTER (WHERE unit = 'taux' AND numerator > denominator) AS numerator_above_denominator,
+    count(*) FILTER (WHERE numerator < 0 OR denominator < 0) AS negative_count,
+    count(*) FILTER (WHERE unit = 'taux' AND NOT value BETWEEN 0 AND 1) AS rate_out_of_range
+FROM computed_values
+"""
 
 
-def indicator_problems(values: pl.DataFrame, source_id: str) -> list[Problem]:
-    """Blocking checks on computed values, before they are written (a failing run publishes nothing)."""
-    problems = []
-    key = ["indicator_id", "territory_level", "territory_code", "period", "segment"]
-    duplicated = values.filter(values.select(key).is_duplicated())
-    if duplicated.height:
-        problems.append(Problem(f"{duplicated.height} valeurs d'indicateur en double pour la même clé.",
-                                "Corriger la requête indicators.sql de la source.", file=source_id, check="cle_unique"))
-    over = values.filter((pl.col("unit") == "taux") & (pl.col("numerator") > pl.col("denominator")))
-    if over.height:
-        problems.append(Problem(f"{over.height} taux dont le numérateur dépasse le dénominateur.",
-                                "Vérifier les données et la requête.", file=source_id, check="numerateur_le_denominateur"))
-    negative = values.filter((pl.col("numerator") < 0) | (pl.col("denominator") < 0))
-    if negative.height:
-        problems.append(Problem(f"{negative.height} valeurs avec un effectif négatif.",
-                                "Vérifier les données et la requête.", file=source_id, check="effectifs_positifs"))
-    out_of_range = values.filter((pl.col("unit") == "taux") & ~pl.col("value").is_between(0, 1))
-    if out_of_range.height:
-        problems.append(Problem(f"{out_of_range.height} taux hors de l'intervalle [0, 1].",
-                                "Vérifier les données et la requête.", file=source_id, check="taux_entre_0_et_1"))
-    return problems
+def refresh_derived(connection: duckdb.DuckDBPyConnection, unit: SourceUnit) -> None:
+    """Rebuild the tables the unit derives from its staging rows (its derived.sql, if any)."""
+    if (unit.directory / "derived.sql").exists():
+        connection.execute(unit.sql("derived.sql"))
+
+
+def compute_indicators(connection: duckdb.DuckDBPyConnection, unit: SourceUnit,
+                       months: MonthSpan | None = None) -> duckdb.DuckDBPyRelation:
+    """The unit's indicators (for a monthly source, only the periods of `months`), held in the
+    temporary table `computed_values` until replace_indicators writes them."""
+    connection.execute(
+        HOLD_COMPUTED_VALUES.format(columns=", ".join(INDICATOR_COLUMNS), indicators=unit.sql("indicators.sql")),
+        {"first": months[0] if months else None, "last": months[1] if months else None},
+    )
+    return connection.table("computed_values")
+
+
+def indicator_problems(connection: duckdb.DuckDBPyConnection, source_id: str) -> list[Problem]:
+    """What is wrong with the values held by compute_indicators (nothing is written if any)."""
+    (duplicated, over, negative, out_of_range), = connection.execute(COMPUTED_VALUE_PROBLEMS).fetchall()
+    found = [
+        (duplicated, f"{duplicated} valeurs d'indicateur en double pour la même clé.",
+         "Corriger la requête indicators.sql de la source.", "cle_unique"),
+        (over, f"{over} taux dont le numérateur dépasse le dénominateur.",
+         "Vérifier les données et la requête.", "numerateur_le_denominateur"),
+        (negative, f"{negative} valeurs avec un effectif négatif.",
+         "Vérifier les données et la requête.", "effectifs_positifs"),
+        (out_of_range, f"{out_of_range} taux hors de l'intervalle [0, 1].",
+         "Vérifier les données et la requête.", "taux_entre_0_et_1"),
+    ]
+    return [Problem(message, action, file=source_id, check=check) for count, message, action, check in found if count]
 
 
 # A monthly source's run replaces the values of its months, and drops those of months no longer
@@ -179,26 +202,21 @@ WHERE list_contains($identifiers, indicator_id)
 """
 
 
-def replace_indicators(connection: duckdb.DuckDBPyConnection, unit: SourceUnit, values: pl.DataFrame,
+def replace_indicators(connection: duckdb.DuckDBPyConnection, unit: SourceUnit,
                        months: MonthSpan | None = None) -> None:
-    problems = indicator_problems(values, unit.source_id)
+    """Write the values held by compute_indicators in place of the unit's (or its months') values."""
+    problems = indicator_problems(connection, unit.source_id)
     if errors(problems):
         raise ProblemsFound(problems)
     identifiers = [i.indicator_id for i in unit.indicators]
-    connection.register("computed_values", values.select(INDICATOR_COLUMNS))
-    try:
-        if months is None:
-            connection.execute("DELETE FROM kpi.indicator_value WHERE list_contains(?, indicator_id)", [identifiers])
-        else:
-            connection.execute(
-                DELETE_MONTHS.format(month=unit.monthly.column, staging=unit.staging_table),
-                {"identifiers": identifiers, "first": months[0], "last": months[1]},
-            )
+    if months is None:
+        connection.execute("DELETE FROM kpi.indicator_value WHERE list_contains(?, indicator_id)", [identifiers])
+    else:
         connection.execute(
-            "INSERT INTO kpi.indicator_value BY NAME SELECT *, ? AS computed_at FROM computed_values", [now()]
+            DELETE_MONTHS.format(month=unit.monthly.column, staging=unit.staging_table),
+            {"identifiers": identifiers, "first": months[0], "last": months[1]},
         )
-    finally:
-        connection.unregister("computed_values")
+    connection.execute("INSERT INTO kpi.indicator_value BY NAME SELECT *, ? AS computed_at FROM computed_values", [now()])
 
 
 def replace_catalogue(connection: duckdb.DuckDBPyConnection, units: list[SourceUnit]) -> int:
@@ -222,27 +240,42 @@ def publish(settings: Settings) -> Path:
     remove_stale_temporaries(target.parent)
     temporary = target.parent / f".{target.stem}.{os.getpid()}.tmp.duckdb"
     temporary.unlink(missing_ok=True)
-    if not re.fullmatch(r"v\d+\.\d+\.\d+", settings.storage_version):
-        raise ValueError(f"version de stockage DuckDB invalide : {settings.storage_version!r}")
     with working_connection(settings) as connection:
         connection.execute(READABLE_VIEWS.read_text(encoding="utf-8"))
         inherit_column_comments(connection, "kpi", "v_dernieres_valeurs", "v_objectif_%")
-        connection.execute("CHECKPOINT")
-        connection.execute(
-            f"ATTACH {sql_literal(str(temporary))} AS publication (STORAGE_VERSION {sql_literal(settings.storage_version)})"
-        )
-        try:
-            connection.execute(f"COPY FROM DATABASE {_working_alias(settings)} TO publication")
-        finally:
-            connection.execute("DETACH publication")
-    if Path(f"{temporary}.wal").exists():  # a leftover WAL beside the published name breaks every open
-        raise RuntimeError(f"journal WAL inattendu après la copie : {temporary}.wal")
+        connection.execute("CHECKPOINT")  # everything in the file, nothing left in the WAL
+    if Path(f"{settings.working_database}.wal").exists():  # a WAL beside the published copy would be lost
+        raise RuntimeError(f"journal WAL inattendu après le point de contrôle : {settings.working_database}.wal")
+    shutil.copyfile(settings.working_database, temporary)
     _fsync(temporary)
     if target.exists():
         _keep_version(target, settings)
     os.replace(temporary, target)
     _fsync(target.parent)
     return target
+
+
+def ensure_storage_version(settings: Settings) -> None:
+    """A working database written in another storage format (made by an earlier version of the
+    project, or before the setting changed) is converted once, so the published copy is readable."""
+    if not re.fullmatch(r"v\d+\.\d+\.\d+", settings.storage_version):
+        raise ValueError(f"version de stockage DuckDB invalide : {settings.storage_version!r}")
+    working = settings.working_database
+    if not working.exists():
+        return
+    with duckdb.connect() as connection:
+        connection.execute(f"ATTACH {sql_literal(str(working))} AS working (READ_ONLY)")
+        (tags,), = connection.execute(
+            "SELECT tags FROM duckdb_databases() WHERE database_name = 'working'").fetchall()
+        if tags.get("storage_version", "").rstrip("+") == settings.storage_version:
+            return
+        converted = working.with_suffix(".converting.duckdb")
+        converted.unlink(missing_ok=True)
+        connection.execute(f"ATTACH {sql_literal(str(converted))} AS converted "
+                           f"(STORAGE_VERSION {sql_literal(settings.storage_version)})")
+        connection.execute("COPY FROM DATABASE working TO converted")
+        connection.execute("DETACH converted")
+    os.replace(converted, working)
 
 
 def inherit_column_comments(connection: duckdb.DuckDBPyConnection, schema: str, base: str, pattern: str) -> None:
@@ -257,10 +290,6 @@ def inherit_column_comments(connection: duckdb.DuckDBPyConnection, schema: str, 
     for view, column in derived:  # identifiers come from the catalogue, not from input
         if comments.get(column):
             connection.execute(f'COMMENT ON COLUMN {schema}."{view}"."{column}" IS {sql_literal(comments[column])}')
-
-
-def _working_alias(settings: Settings) -> str:
-    return settings.working_database.stem
 
 
 def _fsync(path: Path) -> None:

@@ -1,9 +1,11 @@
 """Assets shared by every source: reference tables, the indicator catalogue, the publication."""
 
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from collections.abc import Iterator
 
-from pipelines.reference import REFERENCE_TABLES, ReferenceTable
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue, asset, multi_asset
+
+from pipelines.reference import REFERENCE_TABLES
 from pipelines.resources import WarehouseResource
 from pipelines.source import SourceUnit
 from pipelines.source_assets import WAREHOUSE_POOL, kpi_key
@@ -13,20 +15,37 @@ CATALOGUE_KEY = AssetKey(["kpi", "indicator"])
 PUBLICATION_KEY = AssetKey(["warehouse", "esante"])
 
 
-def build_reference_asset(table: ReferenceTable):
-    @asset(
-        key=AssetKey(["ref", table.name]),
-        group_name="reference",
-        pool=WAREHOUSE_POOL,
-        kinds={"duckdb", "csv"},
-        description=f"{table.description} Fichier : reference/{table.file} (provenance : reference/SOURCES.md).",
-    )
-    def reference_asset(warehouse: WarehouseResource) -> MaterializeResult:
-        with warehouse.working() as connection:
-            rows = load_reference_table(connection, table.name, warehouse.reference())
-        return MaterializeResult(metadata={"dagster/row_count": rows, "fichier": table.file})
+def build_reference_assets():
+    """One asset per reference table, loaded together in one step (one transaction): they change
+    together, and a step per table would cost more in orchestration than the loading itself."""
 
-    return reference_asset
+    @multi_asset(
+        specs=[
+            AssetSpec(
+                AssetKey(["ref", table.name]),
+                group_name="reference",
+                kinds={"duckdb", "csv"},
+                description=f"{table.description} Fichier : reference/{table.file} (provenance : reference/SOURCES.md).",
+            )
+            for table in REFERENCE_TABLES
+        ],
+        pool=WAREHOUSE_POOL,
+        can_subset=True,
+    )
+    def reference_tables(context: AssetExecutionContext, warehouse: WarehouseResource) -> Iterator[MaterializeResult]:
+        selected = [t for t in REFERENCE_TABLES if AssetKey(["ref", t.name]) in context.selected_asset_keys]
+        reference = warehouse.reference()
+        with warehouse.working() as connection:
+            connection.begin()
+            rows = {t.name: load_reference_table(connection, t.name, reference) for t in selected}
+            connection.commit()
+        for table in selected:
+            yield MaterializeResult(
+                asset_key=AssetKey(["ref", table.name]),
+                metadata={"dagster/row_count": rows[table.name], "fichier": table.file},
+            )
+
+    return reference_tables
 
 
 def build_catalogue_asset(units: list[SourceUnit]):

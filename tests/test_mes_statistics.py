@@ -28,6 +28,7 @@ from pipelines.warehouse import (
     indicator_problems,
     load_reference_table,
     load_upload,
+    refresh_derived,
     run_indicator_checks,
 )
 from samples.make_mes_statistics import (
@@ -69,12 +70,13 @@ def parse(path: Path, reference, settings):
 def load(connection, upload) -> None:
     assert upload.accepted, summary(upload.problems)
     load_upload(connection, upload)
+    refresh_derived(connection, SOURCE)  # as the staging asset does after its loads
 
 
 def computed(connection) -> dict[tuple, tuple]:
     """(indicator, level, code, 'YYYY-MM') -> (numerator, denominator, value), after the blocking checks."""
-    values = compute_indicators(connection, SOURCE)
-    assert not indicator_problems(values, SOURCE.source_id)
+    values = compute_indicators(connection, SOURCE).pl()
+    assert not indicator_problems(connection, SOURCE.source_id)
     return {
         (r["indicator_id"], r["territory_level"], r["territory_code"], r["period"].strftime("%Y-%m")):
             (r["numerator"], r["denominator"], r["value"])

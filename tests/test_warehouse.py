@@ -111,7 +111,8 @@ def test_a_failing_blocking_check_publishes_nothing(built, monkeypatch):
 
     def incoherent(connection, unit, months=None):
         values = warehouse.compute_indicators(connection, unit, months)
-        return values.with_columns(numerator=values["denominator"] + 1)
+        connection.execute("UPDATE computed_values SET numerator = denominator + 1")
+        return values
 
     monkeypatch.setattr("pipelines.source_assets.compute_indicators", incoherent)
     result = run_pipeline(built)
@@ -120,3 +121,31 @@ def test_a_failing_blocking_check_publishes_nothing(built, monkeypatch):
     assert "numérateur dépasse le dénominateur" in failure.step_failure_data.error.message
     assert digest(built.warehouse_path) == before
     assert warehouse  # the module stays importable with the patched function
+
+
+def storage_version(path: Path) -> str:
+    with duckdb.connect() as connection:
+        connection.execute(f"ATTACH '{path}' AS checked (READ_ONLY)")
+        (tags,), = connection.execute("SELECT tags FROM duckdb_databases() WHERE database_name = 'checked'").fetchall()
+    return tags["storage_version"]
+
+
+def test_the_published_file_is_in_the_storage_format_analysts_read_even_from_an_older_working_file(built):
+    assert storage_version(built.warehouse_path) == f"{built.storage_version}+"
+    # a working database left in DuckDB's newest format (by an earlier version of the project)
+    working = built.working_database
+    with duckdb.connect(str(working), read_only=True) as connection:
+        values = connection.execute("SELECT count(*) FROM kpi.indicator_value").fetchall()
+    newest = working.with_suffix(".newest.duckdb")
+    with duckdb.connect() as connection:
+        connection.execute(f"ATTACH '{working}' AS old (READ_ONLY)")
+        connection.execute(f"ATTACH '{newest}' AS newest (STORAGE_VERSION 'latest')")
+        connection.execute("COPY FROM DATABASE old TO newest")
+    os.replace(newest, working)
+    assert storage_version(working) != f"{built.storage_version}+"
+
+    assert run_pipeline(built).success
+    assert storage_version(working) == f"{built.storage_version}+"  # converted once
+    assert storage_version(built.warehouse_path) == f"{built.storage_version}+"
+    with published(built) as connection:
+        assert connection.execute("SELECT count(*) FROM kpi.indicator_value").fetchall() == values

@@ -25,7 +25,7 @@ from pipelines.schemas import UploadedRow
 from pipelines.problems import Problem
 from pipelines.reference import ReferenceData
 from pipelines.source import Column, Indicator, MonthlyPeriods, QualityCheck, SourceUnit
-from pipelines.validation import ROW, ParsedUpload
+from pipelines.validation import ROW, ParsedUpload, per_distinct_value
 
 MAX_MESSAGES = 500  # problems listed per rule; the rest are counted
 COUNTS = ("population", "profils_ouverts", "profils_alimentes", "documents_ajoutes")
@@ -230,8 +230,11 @@ def check_territories(upload: ParsedUpload, reference: ReferenceData) -> list[Pr
     Leaves `upload.frame` with the canonical level and code (what load.sql stores) and an
     `in_scope` flag (rows of another département are valid but not loaded).
     """
-    frame = upload.frame.with_columns(code_territoire=territory_code(pl.col("code_territoire")))
-    frame = frame.with_columns(niveau=effective_level(pl.col("niveau"), pl.col("code_territoire")))
+    frame = upload.frame.with_columns(per_distinct_value(upload.frame["code_territoire"], territory_code))
+    levels = frame.select(pl.struct("niveau", "code_territoire").alias("level_and_code")).to_series()
+    frame = frame.with_columns(per_distinct_value(
+        levels, lambda both: effective_level(both.struct.field("niveau"), both.struct.field("code_territoire"))
+    ).alias("niveau"))
     problems: list[Problem] = []
 
     def report(failing: pl.DataFrame, message, action, column: str, check: str, severity: str = "erreur"):
@@ -315,6 +318,8 @@ def _reconcile_totals(upload: ParsedUpload, frame: pl.DataFrame, memberships: pl
     territory that extends beyond the département (an EPCI across the border), only when every
     one of its communes is in the file (otherwise its total cannot be rebuilt from the file).
     """
+    if frame.filter(pl.col("niveau").is_in(["epci", "departement"])).height == 0:
+        return []  # communes only (the usual extract): no total to reconcile
     communes = frame.filter(pl.col("niveau") == "commune").join(
         memberships.select("code_insee", "departement", "epci_siren"),
         left_on="code_territoire", right_on="code_insee", how="inner",

@@ -5,7 +5,7 @@
 -- not gaps: documents per inhabitant simply starts 12 months after the first month.
 WITH series AS (
     SELECT territory_level, territory_code, mois, communes, window_complete
-    FROM staging.mes_statistics_series
+    FROM staging.mes_territory_month
 ),
 level_bounds AS (
     SELECT territory_level, max(mois) AS last_month FROM series GROUP BY territory_level

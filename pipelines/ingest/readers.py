@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,20 +85,39 @@ def sniff_delimiter(lines: list[str]) -> str:
     return best
 
 
+LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def first_lines(text: str, count: int) -> list[tuple[str, int]]:
+    """The first `count` lines, each with the offset where the next one starts; the rest of the
+    text is not scanned (a national extract has close to a million lines)."""
+    lines, start = [], 0
+    for end in itertools.islice(LINE_END.finditer(text), count):
+        lines.append((text[start:end.start()], end.end()))
+        start = end.end()
+    if len(lines) < count and start < len(text):
+        lines.append((text[start:], len(text)))
+    return lines
+
+
 def read_csv(path: Path, header_finder) -> tuple[Grid, str, str]:
     """Read a CSV as text. `header_finder(rows)` returns the index of the header line.
 
     Lines above the header (titles) may have any number of fields, so the header is located with
     the csv module on the first lines, and polars reads from the header on.
     """
-    text, encoding = decode_text(path.read_bytes())
-    first_lines = text.splitlines()[:HEADER_SEARCH_ROWS]
-    delimiter = sniff_delimiter(first_lines)
-    head_rows = list(csv.reader(first_lines, delimiter=delimiter))
+    data = path.read_bytes()
+    text, encoding = decode_text(data)
+    head = first_lines(text, HEADER_SEARCH_ROWS)
+    delimiter = sniff_delimiter([line for line, _ in head])
+    head_rows = list(csv.reader([line for line, _ in head], delimiter=delimiter))
     header_index = header_finder(head_rows) or 0
-    body = "\n".join(text.splitlines()[header_index:]) if header_index else text
+    if header_index == 0 and encoding == "utf-8":
+        body = data  # already what polars reads: no copy
+    else:
+        body = text[head[header_index - 1][1] if header_index else 0:].encode("utf-8")
     frame = pl.read_csv(
-        io.BytesIO(body.encode("utf-8")),
+        io.BytesIO(body),
         separator=delimiter,
         has_header=False,
         infer_schema=False,
