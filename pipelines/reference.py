@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.territory import SARTHE, Territory
+from pipelines.territory import SARTHE, Territory, finess_departement, region_of
 
 
 # French descriptions of the reference columns; they become DuckDB column comments.
@@ -109,11 +109,19 @@ def epci_of(france: pl.DataFrame, territory: Territory) -> pl.DataFrame:
 
 
 def pharmacies_of(france: pl.DataFrame, territory: Territory) -> pl.DataFrame:
-    """finess_pharmacies_france_stock20210108.csv cut to the territory (its commune is not known)."""
-    if territory.level == "region":  # FINESS has no région: take the départements of its communes
-        raise ValueError("les officines d'une région ne sont pas encore prises en charge (département ou France)")
-    return france.filter(territory.includes(pl.col("departement"))).with_columns(
+    """finess_pharmacies_france_stock20210108.csv cut to the territory (its commune is not known;
+    FINESS has no région: the région of its département)."""
+    departement = finess_departement(pl.col("nofinesset"))
+    return france.filter(territory.includes(departement)).with_columns(
         libcategetab=pl.lit("Pharmacie d'Officine"), ville_acheminement=pl.col("ville"))
+
+
+def health_establishments_of(france: pl.DataFrame, territory: Territory) -> pl.DataFrame:
+    """finess_etab_sante_france_stock20210108.csv cut to the CARE scope: the région of the territory
+    (CARE is a regional programme), or all of France; overseas départements by their three digits."""
+    departement = finess_departement(pl.col("nofinesset"))
+    return france.with_columns(departement=departement).filter(
+        territory.regional().includes(pl.col("departement"), region_of(pl.col("departement"))))
 
 
 REFERENCE_TABLES = (
@@ -138,9 +146,11 @@ REFERENCE_TABLES = (
         national=NationalFile("finess_pharmacies_france_stock20210108.csv", pharmacies_of),
     ),
     ReferenceTable(
-        "finess_sante_pdl",
+        "finess_sante_pdl",  # name kept for existing queries; the CARE scope follows the territory
         "finess_etab_sante_pdl_stock20210108.csv",
-        "Établissements de santé des Pays de la Loire (FINESS, 8 janvier 2021), périmètre du programme CARE.",
+        "Établissements de santé du périmètre du programme CARE (FINESS, 8 janvier 2021) : la région du "
+        "territoire (Pays de la Loire par défaut), ou la France entière.",
+        national=NationalFile("finess_etab_sante_france_stock20210108.csv", health_establishments_of),
     ),
     ReferenceTable(
         "finess_categorie",

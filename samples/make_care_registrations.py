@@ -120,6 +120,7 @@ def build_care_followup(
     with_summary: bool = True,
     declared_overrides: Mapping[str, int] | None = None,
     reference_dir: Path | str = REFERENCE_DIR,
+    establishments: Mapping[str, list[dict]] | None = None,
     seed: int = SEED,
 ) -> Path:
     """Write a CARE follow-up workbook (detail sheet + optional "Synthèse" sheet).
@@ -140,6 +141,8 @@ def build_care_followup(
             before it, scheduled exercises after it.
         with_summary: write the "Synthèse" sheet.
         declared_overrides: replace any declared summary value, by its French label.
+        establishments: the pools to draw from, by category (items ``{"finess", "raison_sociale",
+            "departement"}``); default :func:`load_pdl_establishments` (the benchmarks pass national ones).
         seed: random seed (same arguments + same seed = same file).
 
     Returns the path written.
@@ -157,7 +160,7 @@ def build_care_followup(
         raise ValueError("more crisis-exercise statuses than rows")
 
     rng = random.Random(seed)
-    pools = load_pdl_establishments(reference_dir)
+    pools = establishments or load_pdl_establishments(reference_dir)
     rows = []
     for c in CATEGORIES:
         if totals[c] > len(pools[c]):
@@ -215,6 +218,11 @@ def build_care_followup(
     return path
 
 
+def _departement_cell(code: str):
+    """A number as a steward's Excel holds it (44; 1 for 01), the code as text where it is not one (2A)."""
+    return int(code) if code.isdigit() else code
+
+
 def _write_xlsx(path: Path, rows: list[dict], declared: dict | None, state_date: date,
                 region_label: str, rng: random.Random) -> None:
     thin = Side(style="thin", color="A6A6A6")
@@ -232,7 +240,7 @@ def _write_xlsx(path: Path, rows: list[dict], declared: dict | None, state_date:
         c.alignment = Alignment(wrap_text=True, vertical="center")
     for i, r in enumerate(rows, start=4):
         values = [
-            r["finess"], r["raison_sociale"], int(r["departement"]), r["categorie"],
+            r["finess"], r["raison_sociale"], _departement_cell(r["departement"]), r["categorie"],
             _yes_no(r["candidat"], rng), _yes_no(r["inscrit"], rng), r["date_inscription"],
             "Oui" if r["statut"] else "Non", r["statut"], r["date_exercice"],
         ]

@@ -7,6 +7,7 @@ Expected figures are counted from the workbooks with openpyxl, independently of 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import os
 import unicodedata
@@ -21,12 +22,15 @@ from openpyxl import load_workbook
 from assets.care_registrations import RECONCILIATION, SOURCE, state_period
 from pipelines.ingest.values import value_parser
 from pipelines.problems import errors, warnings
+from pipelines.reference import ReferenceData
+from pipelines.territory import Territory
 from pipelines.validation import ParsedUpload, parse_upload
 from pipelines.warehouse import WAREHOUSE_DDL, compute_indicators, ensure_staging, load_upload
 from samples.make_care_registrations import build_care_followup
 from tests.conftest import copy_sample, indicator, published
 
 SAMPLE = "2024-10 suivi CARE Pays de la Loire.xlsx"
+REFERENCE_DIR = Path(__file__).resolve().parents[1] / "reference"
 DETAIL = "Suivi établissements"
 HEADER_ROW = 3
 # Independent word lists (the test's own reading of shared/sources.md).
@@ -47,7 +51,22 @@ def norm(value) -> str:
     return " ".join("".join(c if c.isalnum() else " " for c in text).split())
 
 
-def expected_counts(path: Path) -> dict:
+def reference_departement(finess: str) -> str:
+    """The test's own reading of the rule: an establishment's département in the FINESS reference; a legal
+    entity's, where most of its establishments are (ties: the smallest code); else the number's."""
+    with (Path(__file__).resolve().parents[1] / "reference" / "finess_etab_sante_pdl_stock20210108.csv").open(
+            encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        if r["nofinesset"] == finess:
+            return r["departement"]
+    entity = Counter(r["departement"] for r in rows if r["nofinessej"] == finess)
+    if entity:
+        return sorted(entity.items(), key=lambda item: (-item[1], item[0]))[0][0]
+    return finess[:2]
+
+
+def expected_counts(path: Path, regions: dict[str, str] | None = None) -> dict:
     """Counts read from the detail sheet with openpyxl: {(level, code): {...}}."""
     sheet = load_workbook(path, data_only=True)[DETAIL]
     rows = sheet.iter_rows(min_row=HEADER_ROW, values_only=True)
@@ -60,7 +79,7 @@ def expected_counts(path: Path) -> dict:
         finess = str(next(v for k, v in cell.items() if "finess" in k))
         dept = cell.get("departement") or cell.get("dept")
         dept = (norm(dept)[:2] if dept not in (None, "") and norm(dept)[:2].isdigit()
-                else {"sarthe": "72", "vendee": "85"}.get(norm(dept), finess[:2]))
+                else {"sarthe": "72", "vendee": "85"}.get(norm(dept)) or reference_departement(finess))
         category = CATEGORY[norm(cell.get("categorie") or cell.get("type d etablissement"))]
         candidate = norm(cell.get("candidat") or cell.get("a candidate")) in YES
         registered = norm(cell.get("inscrit") or cell.get("inscrit au programme")) in YES
@@ -68,7 +87,7 @@ def expected_counts(path: Path) -> dict:
         status = STATUS[norm(status_text)] if status_text not in (None, "") else None
         required_text = cell.get("exercice de crise requis")
         required = norm(required_text) in YES if required_text not in (None, "") else status is not None
-        for territory in (("region", "52"), ("departement", dept)):
+        for territory in (("region", (regions or {}).get(dept, "52")), ("departement", dept)):
             for segment in (None, category):
                 c = counts.setdefault((*territory, segment), Counter())
                 c["eligible"] += 1
@@ -111,7 +130,8 @@ def state_indicators(uploads: list[ParsedUpload]) -> tuple[pl.DataFrame, duckdb.
     for upload in uploads:
         assert upload.accepted, [p.as_text() for p in errors(upload.problems)]
         load_upload(connection, upload)
-    return compute_indicators(connection, SOURCE), connection
+    values = compute_indicators(connection, SOURCE)  # a DuckDB relation (a polars frame before)
+    return (values if isinstance(values, pl.DataFrame) else values.pl()), connection
 
 
 def value(values: pl.DataFrame, indicator_id: str, level="region", code="52", segment=None) -> tuple:
@@ -123,9 +143,9 @@ def value(values: pl.DataFrame, indicator_id: str, level="region", code="52", se
     return row.select("numerator", "denominator", "value").row(0)
 
 
-def assert_matches_workbook(values: pl.DataFrame, path: Path) -> None:
+def assert_matches_workbook(values: pl.DataFrame, path: Path, regions: dict[str, str] | None = None) -> None:
     """Every indicator value equals the count read from the workbook, and nothing else is published."""
-    counts = expected_counts(path)
+    counts = expected_counts(path, regions)
     published_rows = 0
     for (level, code, segment), c in counts.items():
         assert value(values, "care_registration_rate", level, code, segment)[:2] == (c["registered"], c["eligible"])
@@ -337,7 +357,8 @@ def _bad(tmp_path, sample_path, reference, settings, column: int, text, *, where
     (5, "Non", "Candidat", "E", "inscrit au programme CARE (cellule F"),
     (9, "En cours", "Statut exercice de crise", "I", "valeur admise pour « statut de l'exercice de crise ». "
      "Saisissez « réalisé » (ou « fait »), « programmé » (ou « planifié ») ou « à réaliser » (ou « à faire »)."),
-    (3, "35", "Département", "C", "« 72 » (ou « Sarthe ») ou « 85 » (ou « Vendée »)."),
+    (3, "Bretagne", "Département", "C", "valeur admise pour « département ». "
+     "Saisissez « 01 » (ou « Ain »), « 02 » (ou « Aisne »),"),
 ])
 def test_bad_value_is_rejected_naming_the_cell(tmp_path, sample_path, reference, settings, column, text, header,
                                               letter, words):
@@ -349,6 +370,17 @@ def test_bad_value_is_rejected_naming_the_cell(tmp_path, sample_path, reference,
     assert problem.value == text
     assert words in f"{problem.message} {problem.action}"
     assert problem.sheet == DETAIL and problem.file.startswith("2024-12 bad")
+
+
+def test_departement_outside_the_care_scope_is_rejected_naming_the_territory(tmp_path, sample_path, reference,
+                                                                            settings):
+    upload, row = _bad(tmp_path, sample_path, reference, settings, 3, "35")
+    [problem] = errors(upload.problems)
+    assert not upload.accepted and problem.check == "departement_hors_region"
+    assert (problem.row, problem.cell, problem.value) == (row, f"C{row}", "35")
+    assert problem.message == ("Le département 35 (Ille-et-Vilaine) est hors du périmètre du suivi CARE : la région "
+                               "Pays de la Loire (52), celle du territoire de l'entrepôt (le département 72).")
+    assert "(44, 49, 53, 72, 85)" in problem.action
 
 
 def test_finess_of_another_region_is_rejected(tmp_path, sample_path, reference, settings):
@@ -368,6 +400,55 @@ def test_finess_with_a_wrong_key_or_twice_is_rejected(tmp_path, sample_path, ref
         sheet.cell(HEADER_ROW + 2, 1).value = sheet.cell(HEADER_ROW + 1, 1).value
     upload = parse(edit_detail(sample_path, tmp_path / "2024-12 doublon.xlsx", duplicate), reference, settings)
     assert not upload.accepted and {p.row for p in errors(upload.problems)} == {HEADER_ROW + 1, HEADER_ROW + 2}
+
+
+# --- the CARE scope follows the territory in scope ---------------------------------------------------
+
+PDL_AND_BRITTANY = {**dict.fromkeys(("44", "49", "53", "72", "85"), "52"), **dict.fromkeys(("22", "29", "35", "56"), "53")}
+
+
+def national_pools(departements: dict[str, str]) -> dict[str, list[dict]]:
+    """Health establishments of the national reference in these départements, in three arbitrary categories."""
+    pools: dict[str, list[dict]] = {"ght": [], "non_lucratif": [], "prive": []}
+    with (Path(__file__).resolve().parents[1] / "reference" / "finess_etab_sante_france_stock20210108.csv").open(
+            encoding="utf-8") as f:
+        for n, r in enumerate(csv.DictReader(f)):
+            if r["departement"] in departements:
+                pools[("ght", "non_lucratif", "prive")[n % 3]].append(
+                    {"finess": r["nofinesset"], "raison_sociale": r["rs"], "departement": r["departement"]})
+    return pools
+
+
+def test_the_care_scope_is_the_region_of_the_territory(tmp_path, sample_path, settings):
+    """Two régions in one follow-up: France computes each région and département; Brittany rejects the
+    Pays de la Loire rows naming its région; any département of Pays de la Loire keeps région 52."""
+    path = build_care_followup(
+        tmp_path / "2025-01 suivi CARE national.xlsx", category_totals={"ght": 60, "non_lucratif": 50, "prive": 40},
+        category_candidates={"ght": 55, "non_lucratif": 45, "prive": 30},
+        category_registered={"ght": 50, "non_lucratif": 40, "prive": 20}, crisis_done=60, crisis_scheduled=10,
+        crisis_todo=15, establishments=national_pools(PDL_AND_BRITTANY), seed=5)
+    france = parse(path, ReferenceData(REFERENCE_DIR, Territory("france")), settings)
+    assert france.accepted and not france.problems, [p.as_text() for p in france.problems]
+    values, _ = state_indicators([france])
+    assert set(values.filter(pl.col("territory_level") == "region")["territory_code"]) == {"52", "53"}
+    assert_matches_workbook(values, path, PDL_AND_BRITTANY)
+    both = [value(values, "care_registration_rate", "region", code)[:2] for code in ("52", "53")]
+    assert sum(n for n, _ in both) == 110 and sum(d for _, d in both) == 150
+
+    brittany = parse(path, ReferenceData(REFERENCE_DIR, Territory("region", "53")), settings)
+    assert not brittany.accepted
+    pdl_rows = sum(1 for p in errors(brittany.problems) if p.check == "departement_hors_region")
+    assert pdl_rows == value(values, "care_registration_rate", "region", "52")[1]
+    assert "hors du périmètre du suivi CARE : la région Bretagne (53)." in errors(brittany.problems)[0].message
+
+    loire = parse(sample_path, ReferenceData(REFERENCE_DIR, Territory("departement", "44")), settings)
+    assert loire.accepted
+    values, _ = state_indicators([loire])
+    assert value(values, "care_registration_rate")[:2] == (130, 140)
+    in_sarthe = parse(path, ReferenceData(REFERENCE_DIR), settings)
+    assert {p.check for p in errors(in_sarthe.problems)} == {"departement_hors_region"}
+    assert "la région Pays de la Loire (52), celle du territoire de l'entrepôt (le département 72)" in \
+        errors(in_sarthe.problems)[0].message
 
 
 # --- states: history by file, the latest state wins ------------------------------------------------
@@ -415,38 +496,45 @@ def test_state_period_rules(tmp_path):
 
 # --- the steward's words: parsed once, to the codes that are stored --------------------------------
 
-def test_choice_columns_turn_words_into_codes(tmp_path):
+def test_choice_columns_turn_words_into_codes(tmp_path, reference):
     def variants(words):
         return [v for w in words for v in (w, w.upper(), f"  {w.title()} ", w.replace(" ", "-"))]
 
     columns = {c.name: c for c in SOURCE.columns}
     departements = {"44": "44", "49.0": "49", "53 - Mayenne": "53", "Vendée": "85", "MAINE-ET-LOIRE": "49",
-                    "loire atlantique": "44", "Sarthe (72)": "72", "72 sarthe": "72"}
+                    "loire atlantique": "44", "Sarthe (72)": "72", "72 sarthe": "72", "35": "35",
+                    "Ille-et-Vilaine": "35", "1": "01", "2a": "2A", "Corse-du-Sud (2A)": "2A", "974": "974",
+                    "La Réunion": "974", "Côte d'Or": "21"}
     cases = {
         "categorie": {**{v: code for w, code in CATEGORY.items() for v in variants([w])},
                       "Privé à but non-lucratif": "non_lucratif", "ÉTABLISSEMENT PUBLIC": "ght", "Clinique": None},
         "exercice_crise_statut": {**{v: code for w, code in STATUS.items() for v in variants([w])},
                                   "À réaliser": "a_realiser", "Programmée": "programme", "En cours": None},
-        "departement": {**departements, "35": None, "Ille-et-Vilaine": None, "44 - Vendée": None},
+        "departement": {**departements, "Bretagne": None, "44 - Vendée": None, "20": None, "975": None},
     }
     for name, expected in cases.items():
         frame = pl.DataFrame({"v": list(expected)})
         parsed = frame.select(value_parser(columns[name]).parse(pl.col("v")))["v"].to_list()
         assert dict(zip(expected, parsed)) == expected, name
 
-    # the typed frame holds the codes and load.sql stores them as they are (an empty département: the FINESS's)
-    n = 3
+    # the typed frame holds the codes and load.sql stores them as they are; an empty département is the
+    # establishment's in the reference (an EJ: where most of its establishments are), else the FINESS's
+    n = 4
+    entity = "750721334"  # a Paris legal entity whose establishments of Pays de la Loire are in 44
+    assert reference_departement(entity) == "44"
     frame = pl.DataFrame({
-        "source_row": list(range(n)), "finess": ["440000016", "720000017", "850000019"],
-        "raison_sociale": [None] * n, "departement": ["44", None, "85"],
-        "categorie": ["ght", "non_lucratif", "prive"], "candidat": [True] * n, "inscrit": [True] * n,
+        "source_row": list(range(n)), "finess": ["440000016", "720000017", "850000019", entity],
+        "raison_sociale": [None] * n, "departement": ["44", None, "85", None],
+        "categorie": ["ght", "non_lucratif", "prive", "prive"], "candidat": [True] * n, "inscrit": [True] * n,
         "date_inscription": [None] * n, "exercice_crise_requis": [None] * n,
-        "exercice_crise_statut": ["realise", None, "a_realiser"], "date_exercice": [None] * n,
+        "exercice_crise_statut": ["realise", None, "a_realiser", None], "date_exercice": [None] * n,
     }, schema_overrides={"date_inscription": pl.Date, "date_exercice": pl.Date, "exercice_crise_requis": pl.Boolean,
                          "raison_sociale": pl.String})
     upload = ParsedUpload(path=tmp_path / "x.xlsx", unit=SOURCE, sha256="0" * 64, size=0,
                           modified_at=dt.datetime.now(), frame=frame, period=dt.date(2024, 1, 1))
+    assert not errors(SOURCE.check_rows(upload, reference))
     _, connection = state_indicators([upload])
-    stored = connection.sql("SELECT departement, categorie, exercice_crise_statut FROM staging.care_registrations "
-                            "ORDER BY source_row").fetchall()
-    assert stored == [("44", "ght", "realise"), ("72", "non_lucratif", None), ("85", "prive", "a_realiser")]
+    stored = connection.sql("SELECT departement, region, categorie, exercice_crise_statut FROM "
+                            "staging.care_registrations ORDER BY source_row").fetchall()
+    assert stored == [("44", "52", "ght", "realise"), ("72", "52", "non_lucratif", None),
+                      ("85", "52", "prive", "a_realiser"), ("44", "52", "prive", None)]

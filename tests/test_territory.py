@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 from dataclasses import replace
 
+import polars as pl
 import pytest
 
 from assets.mes_statistics import SOURCE as MES
@@ -13,7 +14,7 @@ from assets.pharmacy_survey import SOURCE as PHARMACIES
 from pipelines.problems import errors, summary, warnings
 from pipelines.reference import ReferenceData
 from pipelines.settings import PROJECT_ROOT
-from pipelines.territory import SARTHE, Territory
+from pipelines.territory import DEPARTEMENTS, REGIONS, SARTHE, Territory, finess_departement
 from pipelines.validation import parse_upload
 from samples.make_mes_statistics import month_range, simulate_mes, write_mes_file
 from samples.make_pharmacy_survey import build_pharmacy_wave
@@ -97,3 +98,31 @@ def test_a_pharmacy_of_another_departement_is_outside_the_territory(settings, tm
     in_sarthe = parse_upload(path, PHARMACIES, ReferenceData(REFERENCE), settings)
     assert not in_sarthe.accepted
     assert "hors du territoire de l'enquête (le département 72)" in errors(in_sarthe.problems)[0].message
+
+
+def test_departements_and_regions_are_those_of_the_cog():
+    """The département -> région table of pipelines/territory.py is the one of the communes of France."""
+    with (REFERENCE / "cog2025_communes_france.csv").open(encoding="utf-8", newline="") as f:
+        cog = {(r["departement"], r["region"]) for r in csv.DictReader(f) if r["region"] in REGIONS}
+    assert cog == {(code, region) for code, (_, region) in DEPARTEMENTS.items()}
+    assert len(DEPARTEMENTS) == 101 and len(REGIONS) == 18
+
+
+def test_a_regional_programme_covers_the_region_of_the_territory():
+    assert SARTHE.regional() == Territory("region", "52") and SARTHE.regional().name == "Pays de la Loire"
+    assert Territory("departement", "35").regional() == Territory("region", "53")
+    assert Territory("region", "11").regional() == Territory("region", "11") and FRANCE.regional() == FRANCE
+    frame = pl.DataFrame({"finess": ["720000017", "350000014", "970100016", "970400012", "2A0000013"]})
+    departements = frame.select(finess_departement(pl.col("finess")).alias("d"))["d"].to_list()
+    assert departements == ["72", "35", "971", "974", "2A"]
+    # without the région of each row, the région of its département
+    inside = frame.select(Territory("region", "52").includes(finess_departement(pl.col("finess"))).alias("in"))["in"]
+    assert inside.to_list() == [True, False, False, False, False]
+    # CARE reference: the Sarthe's file, or the national file cut to the région (the same 352 establishments)
+    sarthe = ReferenceData(REFERENCE).table("finess_sante_pdl")
+    loire = ReferenceData(REFERENCE, Territory("departement", "44")).table("finess_sante_pdl")
+    assert sorted(loire["nofinesset"]) == sorted(sarthe["nofinesset"]) and sarthe.height == 352
+    assert ReferenceData(REFERENCE, FRANCE).table("finess_sante_pdl").height == 6_410
+    # the pharmacies of a région: those of its départements
+    region = ReferenceData(REFERENCE, Territory("region", "52")).table("finess_et")
+    assert set(region["nofinesset"].str.slice(0, 2)) == {"44", "49", "53", "72", "85"}

@@ -1,9 +1,14 @@
 """Source `care_registrations`: CARE cybersecurity programme follow-up (roadmap objective 4).
 
-One file = the state of the programme in Pays de la Loire at a date; one row per eligible
-establishment (FINESS ET, or EJ since CARE applications can be made per legal entity).
-Each accepted file is kept in staging with its state date (history by file); the indicators
-are computed on the latest state only. See shared/sources.md.
+One file = the state of the programme in a région at a date (all of France for a national
+follow-up); one row per eligible establishment (FINESS ET, or EJ since CARE applications can be
+made per legal entity). Each accepted file is kept in staging with its state date (history by
+file); the indicators are computed on the latest state only, by région and by département.
+See shared/sources.md.
+
+CARE is a regional programme: its scope is the région of the territory in scope
+(pipelines/territory.py, `Territory.regional()`): the Sarthe (default) and any département of Pays
+de la Loire give région 52, `region:XX` that région, `france` every région.
 
 The steward's words for a category, a crisis-exercise status or a département are declared as
 "choice" columns (CATEGORIES, CRISIS_STATUSES, DEPARTEMENTS): the shared parser turns them into
@@ -25,9 +30,10 @@ from pipelines.schemas import FinessRow
 from pipelines.problems import Problem, errors
 from pipelines.reference import ReferenceData
 from pipelines.source import Column, Indicator, QualityCheck, SourceUnit
+from pipelines.territory import DEPARTEMENTS as FRENCH_DEPARTEMENTS
+from pipelines.territory import REGIONS, Territory, finess_departement, region_of
 from pipelines.validation import ROW, ParsedUpload
 
-REGION_CODE = "52"  # Pays de la Loire
 MAX_REPORTED = 500  # problems reported per rule, like the shared validation
 
 # --- the steward's words -> codes (kind "choice") ----------------------------------------------------
@@ -54,12 +60,13 @@ CRISIS_STATUSES: dict[str, str] = {
 }
 STATUS_CODES = ("realise", "programme", "a_realiser")
 
-DEPARTEMENT_NAMES = {"44": "Loire-Atlantique", "49": "Maine-et-Loire", "53": "Mayenne", "72": "Sarthe",
-                     "85": "Vendée"}
-REGION_DEPARTEMENTS = tuple(DEPARTEMENT_NAMES)
-# "44", "44.0" (an Excel number), "Loire-Atlantique", "44 - Loire-Atlantique", "Loire-Atlantique (44)"
+# Every French département (the scope check then keeps the région of the territory): "44", "44.0" (an
+# Excel number), "Loire-Atlantique", "44 - Loire-Atlantique", "Loire-Atlantique (44)", "1" for 01 (the
+# leading zero Excel drops).
+DEPARTEMENT_CODES = tuple(FRENCH_DEPARTEMENTS)
 DEPARTEMENTS: dict[str, str] = {
-    word: code for code, name in DEPARTEMENT_NAMES.items() for word in (code, name, f"{code} {name}", f"{name} {code}")
+    word: code for code, (name, _) in FRENCH_DEPARTEMENTS.items()
+    for word in (code, name, f"{code} {name}", f"{name} {code}", *([code[1]] if code.startswith("0") else []))
 }
 
 COLUMNS = (
@@ -94,7 +101,7 @@ class CareRegistrationRow(FinessRow):
     """One eligible establishment in one state of the CARE follow-up (words already turned into codes)."""
 
     raison_sociale: str = pa.Field(nullable=True)
-    departement: str = pa.Field(nullable=True, isin=REGION_DEPARTEMENTS)
+    departement: str = pa.Field(nullable=True, isin=DEPARTEMENT_CODES)
     categorie: str = pa.Field(isin=CATEGORY_CODES)
     candidat: bool
     inscrit: bool
@@ -110,7 +117,7 @@ class CareRegistrationRow(FinessRow):
 def check_rows(upload: ParsedUpload, reference: ReferenceData) -> list[Problem]:
     problems = registered_without_candidacy(upload)
     problems += exercise_not_required(upload)
-    problems += finess_in_region(upload, reference)
+    problems += in_care_scope(upload, reference)
     if not errors(problems) and upload.path.suffix.lower() == ".xlsx":
         problems += reconcile_summary(upload)
     return problems
@@ -148,29 +155,79 @@ def exercise_not_required(upload: ParsedUpload) -> list[Problem]:
     ]
 
 
-def finess_in_region(upload: ParsedUpload, reference: ReferenceData) -> list[Problem]:
-    """An establishment (ET) or legal entity (EJ) of Pays de la Loire in the FINESS reference."""
-    pdl = reference.table("finess_sante_pdl")
-    known = pl.concat([pdl["nofinesset"], pdl["nofinessej"]]).unique()
-    frame = upload.frame.select(ROW, "finess", known=pl.col("finess").is_in(known.implode()))
+def care_scope_label(territory: Territory) -> str:
+    """French: the CARE scope of a territory, « la région Pays de la Loire (52), celle du département 72 »."""
+    scope = territory.regional()
+    if scope.level == "france":
+        return "la France entière"
+    label = f"la région {REGIONS.get(scope.code, scope.code)} ({scope.code})"
+    return label + (f", celle du territoire de l'entrepôt ({territory.label})" if territory.level == "departement" else "")
+
+
+def reference_departements(reference: ReferenceData) -> pl.DataFrame:
+    """finess -> département, for every establishment (ET) of the CARE reference and every legal entity
+    (EJ): the département where it has most establishments (ties: the smallest code)."""
+    known = reference.table("finess_sante_pdl")
+    establishments = known.select(pl.col("nofinesset").alias("finess"), pl.col("departement").alias("known_departement"))
+    entities = (
+        known.group_by("nofinessej", "departement").agg(count=pl.len())
+        .sort(["nofinessej", "count", "departement"], descending=[False, True, False])
+        .unique("nofinessej", keep="first")
+        .select(pl.col("nofinessej").alias("finess"), pl.col("departement").alias("known_departement"))
+    )
+    return pl.concat([establishments.unique("finess"), entities.join(establishments, on="finess", how="anti")])
+
+
+def in_care_scope(upload: ParsedUpload, reference: ReferenceData) -> list[Problem]:
+    """Gives each row its département and région, and keeps the follow-up within the CARE scope.
+
+    The département is the one declared, else the one of the establishment in the FINESS reference
+    (an EJ: where most of its establishments are), else the first characters of the FINESS number.
+    A declared département, or else a FINESS absent from the reference, outside the scope is an error
+    (one per row); a FINESS of the scope absent from the reference a warning. Leaves `upload.frame`
+    with the département filled and a `region` column (what load.sql stores)."""
+    territory = reference.territory
+    scope = territory.regional()
+    label = care_scope_label(territory)
+    if scope.level == "region":
+        codes = ", ".join(c for c, (_, r) in FRENCH_DEPARTEMENTS.items() if r == scope.code)
+        action_scope = f"les établissements de la région {REGIONS.get(scope.code, scope.code)} ({codes})"
+    else:
+        action_scope = "les établissements des départements français"
+    frame = (
+        upload.frame.join(reference_departements(reference), on="finess", how="left", maintain_order="left")
+        .with_columns(finess_departement=finess_departement(pl.col("finess")))
+        .with_columns(effective=pl.coalesce("departement", "known_departement", "finess_departement"))
+        .with_columns(region=region_of(pl.col("effective")))
+    )
+    declared_outside = pl.col("departement").is_not_null() & ~scope.includes(
+        pl.col("departement"), region_of(pl.col("departement")))
+    unknown = pl.col("known_departement").is_null()
+    finess_outside = unknown & (
+        region_of(pl.col("finess_departement")).is_null()
+        | ~scope.includes(pl.col("finess_departement"), region_of(pl.col("finess_departement"))))
     problems = []
-    for row, finess, is_known in frame.iter_rows():
-        if is_known:
-            continue
-        if finess[:2] not in REGION_DEPARTEMENTS:
-            problems.append(upload.problem(
-                f"Ce numéro FINESS est celui d'un établissement d'un autre département ({finess[:2]}), "
-                "hors Pays de la Loire.",
-                "Vérifiez le numéro : le suivi CARE ne porte que sur les établissements des Pays de la Loire "
-                "(44, 49, 53, 72, 85).",
-                row=row, column="finess", value=finess, check="finess_hors_region"))
-        else:
-            problems.append(upload.problem(
-                "Ce numéro FINESS est bien formé mais absent du répertoire des établissements de santé des "
-                "Pays de la Loire (extraction FINESS 2021) : la ligne est acceptée (établissement récent ?).",
-                "Rien à faire si l'établissement est récent ; sinon vérifiez le numéro (FINESS ET ou EJ).",
-                row=row, column="finess", value=finess, severity="avertissement", check="finess_repertoire"))
-    return problems[:MAX_REPORTED]
+    for row, departement in frame.filter(declared_outside).select(ROW, "departement").head(MAX_REPORTED).iter_rows():
+        problems.append(upload.problem(
+            f"Le département {departement} ({FRENCH_DEPARTEMENTS[departement][0]}) est hors du périmètre du "
+            f"suivi CARE : {label}.",
+            f"Vérifiez le département de cette ligne : le suivi CARE ne porte que sur {action_scope}.",
+            row=row, column="departement", value=departement, check="departement_hors_region"))
+    elsewhere = frame.filter(finess_outside & ~declared_outside).head(MAX_REPORTED)
+    for row, finess, departement in elsewhere.select(ROW, "finess", "finess_departement").iter_rows():
+        problems.append(upload.problem(
+            f"Ce numéro FINESS est celui d'un établissement d'un autre département ({departement}), hors du "
+            f"périmètre du suivi CARE : {label}.",
+            f"Vérifiez le numéro : le suivi CARE ne porte que sur {action_scope}.",
+            row=row, column="finess", value=finess, check="finess_hors_region"))
+    for row, finess in frame.filter(unknown & ~finess_outside).select(ROW, "finess").head(MAX_REPORTED).iter_rows():
+        problems.append(upload.problem(
+            f"Ce numéro FINESS est bien formé mais absent du répertoire des établissements de santé de {label} "
+            "(extraction FINESS 2021) : la ligne est acceptée (établissement récent ?).",
+            "Rien à faire si l'établissement est récent ; sinon vérifiez le numéro (FINESS ET ou EJ).",
+            row=row, column="finess", value=finess, severity="avertissement", check="finess_repertoire"))
+    upload.frame = frame.with_columns(departement=pl.col("effective")).select(*upload.frame.columns, "region")
+    return sorted(problems, key=lambda p: (p.row or 0, p.column or ""))[:MAX_REPORTED * 2]
 
 
 SUMMARY_SHEETS = re.compile(r"^(synthese|recapitulatif|recap)\b")
@@ -300,15 +357,16 @@ SOURCE = SourceUnit(
                      "« Récapitulatif ») correspondent aux lignes du détail ; un écart est un avertissement "
                      "qui nomme les deux nombres.", "upload"),
         QualityCheck("finess_repertoire", "Chaque numéro FINESS figure au répertoire des établissements de santé "
-                     "des Pays de la Loire (FINESS 2021, ET ou EJ) ; un numéro absent est un avertissement.",
-                     "upload"),
+                     "du périmètre CARE (la région du territoire, par défaut les Pays de la Loire ; FINESS 2021, "
+                     "ET ou EJ) ; un numéro absent est un avertissement.", "upload"),
     ),
     freshness_days=120,
     indicators=(
         Indicator("care_registration_rate", "Établissements inscrits au programme CARE", 4,
                   "Établissements inscrits / établissements éligibles (une ligne du suivi = un établissement "
                   "éligible), sur le dernier état déposé ; segment NULL = ensemble, sinon la catégorie "
-                  "(ght, non_lucratif, prive). Région 52 et départements.", "taux"),
+                  "(ght, non_lucratif, prive). Par région (celle du territoire, toutes pour la France) et par "
+                  "département.", "taux"),
         Indicator("care_candidates_by_category", "Établissements candidats au programme CARE, par catégorie", 4,
                   "Numérateur = établissements candidats, dénominateur = établissements éligibles de la catégorie "
                   "(segment ght, non_lucratif, prive ; NULL = ensemble), valeur = part des candidats.", "taux"),

@@ -1,6 +1,7 @@
 -- Objective 4 (cybersecurity, CARE programme) indicators, on the latest state of the follow-up:
--- the accepted file with the latest state date (same date: the one loaded last). Region 52 (Pays de
--- la Loire) and département levels; a rate always carries its numerator and denominator.
+-- the accepted file with the latest state date (same date: the one loaded last). Région (each région of
+-- the follow-up: 52 for Pays de la Loire) and département levels; a rate always carries its numerator
+-- and denominator.
 WITH latest AS (
     SELECT upload_sha256, period
     FROM staging.care_registrations
@@ -10,14 +11,14 @@ WITH latest AS (
 ),
 establishment AS (
     SELECT
-        s.period, s.upload_sha256, s.departement, s.categorie, s.candidat, s.inscrit, s.exercice_crise_statut,
+        s.period, s.upload_sha256, s.region, s.departement, s.categorie, s.candidat, s.inscrit, s.exercice_crise_statut,
         -- required to hold a crisis exercise: the column where filled, else a status is given
         coalesce(s.exercice_crise_requis, s.exercice_crise_statut IS NOT NULL) AS exercice_requis
     FROM staging.care_registrations AS s
     JOIN latest USING (upload_sha256, period)
 ),
 by_territory AS (
-    SELECT 'region' AS territory_level, '52' AS territory_code, * FROM establishment
+    SELECT 'region' AS territory_level, region AS territory_code, * FROM establishment
     UNION ALL
     SELECT 'departement', departement, * FROM establishment
 ),

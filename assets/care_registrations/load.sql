@@ -1,6 +1,7 @@
 -- Each accepted file is one state of the follow-up: its rows are kept with its state date (history
 -- by file); the indicators take the latest state. The steward's words are already codes here (the
--- "choice" columns of __init__.py); an empty département is the one of the FINESS number.
+-- "choice" columns of __init__.py); département and région come filled by the scope check
+-- (in_care_scope: declared, else the establishment's in the FINESS reference, else the FINESS number's).
 DELETE FROM staging.care_registrations WHERE upload_sha256 = $sha256;
 INSERT INTO staging.care_registrations BY NAME
 SELECT
@@ -8,7 +9,8 @@ SELECT
     (SELECT coalesce(max(load_order), 0) + 1 FROM staging.care_registrations) AS load_order,
     finess,
     raison_sociale,
-    coalesce(departement, substr(finess, 1, 2)) AS departement,
+    departement,
+    region,
     categorie,
     candidat,
     inscrit,

@@ -5,6 +5,7 @@ CREATE TABLE IF NOT EXISTS staging.care_registrations (
     finess VARCHAR NOT NULL,
     raison_sociale VARCHAR,
     departement VARCHAR NOT NULL,
+    region VARCHAR NOT NULL,
     categorie VARCHAR NOT NULL CHECK (categorie IN ('ght', 'non_lucratif', 'prive')),
     candidat BOOLEAN NOT NULL,
     inscrit BOOLEAN NOT NULL,
@@ -19,12 +20,16 @@ CREATE TABLE IF NOT EXISTS staging.care_registrations (
 ALTER TABLE staging.care_registrations DROP COLUMN IF EXISTS departement_saisi;
 ALTER TABLE staging.care_registrations DROP COLUMN IF EXISTS categorie_saisie;
 ALTER TABLE staging.care_registrations DROP COLUMN IF EXISTS exercice_crise_statut_saisi;
+-- The région came with national scope; every row loaded before it was of Pays de la Loire.
+ALTER TABLE staging.care_registrations ADD COLUMN IF NOT EXISTS region VARCHAR;
+UPDATE staging.care_registrations SET region = '52' WHERE region IS NULL;
 COMMENT ON TABLE staging.care_registrations IS 'Suivi validé du programme CARE : une ligne par établissement éligible et par fichier déposé (chaque fichier est un état ; les indicateurs utilisent le dernier).';
 COMMENT ON COLUMN staging.care_registrations.period IS 'Date de l''état (premier jour du mois) : mois du nom du fichier, sinon dernière date du fichier, sinon date du dépôt.';
 COMMENT ON COLUMN staging.care_registrations.load_order IS 'Ordre de chargement des fichiers (à date d''état égale, le fichier chargé le plus tard fait foi).';
 COMMENT ON COLUMN staging.care_registrations.finess IS 'Numéro FINESS de l''établissement (ET) ou de l''entité juridique (EJ).';
 COMMENT ON COLUMN staging.care_registrations.raison_sociale IS 'Raison sociale déclarée.';
-COMMENT ON COLUMN staging.care_registrations.departement IS 'Code du département (44, 49, 53, 72, 85) : déclaré, sinon les deux premiers caractères du FINESS.';
+COMMENT ON COLUMN staging.care_registrations.departement IS 'Code du département (44, 49, 53, 72, 85 en Pays de la Loire) : déclaré, sinon celui de l''établissement au répertoire FINESS (une entité juridique : celui de la plupart de ses établissements), sinon les premiers caractères du numéro FINESS.';
+COMMENT ON COLUMN staging.care_registrations.region IS 'Code de la région du département (52 = Pays de la Loire) : le suivi CARE porte sur la région du territoire de l''entrepôt.';
 COMMENT ON COLUMN staging.care_registrations.categorie IS 'Catégorie CARE : ght (public), non_lucratif (ESPIC, privé non lucratif, associatif), prive (privé lucratif).';
 COMMENT ON COLUMN staging.care_registrations.candidat IS 'Candidat au programme CARE.';
 COMMENT ON COLUMN staging.care_registrations.inscrit IS 'Inscrit au programme CARE.';
