@@ -231,23 +231,20 @@ def _data_rows(grid: Grid, match: HeaderMatch, unit: SourceUnit) -> pl.DataFrame
     for column in unit.stored_columns:
         if column.name not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(column.name))
-    blank = pl.all_horizontal(
-        pl.col(c.name).is_null() | (pl.col(c.name).str.strip_chars() == "") for c in unit.stored_columns
-    )
-    return frame.filter(~blank)
+    filled = pl.any_horizontal(pl.col(c.name).str.contains(r"\S") for c in unit.stored_columns)
+    return frame.filter(filled.fill_null(False))  # rows with only empty or blank cells are not data
 
 
 def _parse_values(upload: ParsedUpload, frame: pl.DataFrame, unit: SourceUnit) -> tuple[pl.DataFrame, list[Problem]]:
     problems: list[Problem] = []
     parsers = {c.name: value_parser(c) for c in unit.stored_columns}
     typed = frame.select(ROW, *(_parse_distinct(frame[c.name], parsers[c.name]) for c in unit.stored_columns))
-    present = frame.select(
-        ROW, *(pl.col(c.name).str.strip_chars().fill_null("").alias(c.name) for c in unit.stored_columns)
-    )
     for column in unit.stored_columns:
-        unparsed = present.filter(
-            typed[column.name].is_null() & (present[column.name] != "")
-        ).select(ROW, column.name)
+        # only the cells without a value are looked at again: empty, or written but not understood
+        without_value = frame.filter(typed[column.name].is_null()).select(
+            ROW, pl.col(column.name).str.strip_chars().fill_null("")
+        )
+        unparsed = without_value.filter(pl.col(column.name) != "")
         for row, value in unparsed.head(500).iter_rows():
             problems.append(
                 upload.problem(
@@ -260,7 +257,7 @@ def _parse_values(upload: ParsedUpload, frame: pl.DataFrame, unit: SourceUnit) -
                 )
             )
         if not column.nullable:
-            for (row,) in present.filter(present[column.name] == "").select(ROW).head(500).iter_rows():
+            for (row,) in without_value.filter(pl.col(column.name) == "").select(ROW).head(500).iter_rows():
                 problems.append(
                     upload.problem(
                         f"La valeur « {column.label} » est obligatoire sur chaque ligne.",
@@ -274,7 +271,16 @@ def _parse_values(upload: ParsedUpload, frame: pl.DataFrame, unit: SourceUnit) -
 
 
 def _parse_distinct(cells: pl.Series, kind) -> pl.Series:
-    return per_distinct_value(cells, lambda column: kind.parse(column).cast(kind.dtype))
+    def parse(column: pl.Expr) -> pl.Expr:
+        return kind.parse(column).cast(kind.dtype)
+
+    if not kind.castable:
+        return per_distinct_value(cells, parse)
+    cast = cells.cast(kind.dtype, strict=False)
+    rest = cast.is_null() & cells.is_not_null()  # "1 234", "12.0"…: the full parser's job
+    if not rest.any():
+        return cast
+    return cast.scatter(rest.arg_true(), per_distinct_value(cells.filter(rest), parse))
 
 
 def per_distinct_value(cells: pl.Series, transform: Callable[[pl.Expr], pl.Expr]) -> pl.Series:

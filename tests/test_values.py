@@ -76,6 +76,20 @@ def test_integers_round_trip_with_any_thousands_separator(number):
         assert parse("integer", [grouped.replace(",", separator)]) == [number]
 
 
+@given(st.lists(st.one_of(
+    st.integers(min_value=-10**19, max_value=10**19).map(str),
+    st.integers(min_value=0, max_value=10**9).map(lambda n: f"{n:,}".replace(",", "\u00a0")),
+    st.integers(min_value=0, max_value=10**6).map(lambda n: f" {n}.0 "),
+    st.text(alphabet="0123456789+-., e\u00a0", max_size=8),
+    st.none(),
+), max_size=30))
+def test_integers_cast_directly_where_plain_give_what_the_full_parser_gives(cells):
+    from pipelines.validation import _parse_distinct
+
+    series = pl.Series("v", cells, dtype=pl.String)
+    assert _parse_distinct(series, KINDS["integer"]).to_list() == parse("integer", cells)
+
+
 @given(st.text(max_size=12))
 def test_yes_no_never_invents_an_answer(text):
     answer = parse("yes_no", [text])[0]

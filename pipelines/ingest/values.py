@@ -76,7 +76,7 @@ def _compact_number(expr: pl.Expr) -> pl.Expr:
 
 def parse_integer(expr: pl.Expr) -> pl.Expr:
     compact = _compact_number(expr).str.replace(r"^([+-]?\d+)\.0+$", "$1")  # Excel's 12.0
-    return pl.when(compact.str.contains(r"^[+-]?\d{1,18}$")).then(compact).cast(pl.Int64, strict=False)
+    return pl.when(compact.str.contains(r"^[+-]?\d+$")).then(compact).cast(pl.Int64, strict=False)  # too large: null
 
 
 def parse_decimal(expr: pl.Expr) -> pl.Expr:
@@ -169,6 +169,9 @@ class ValueKind:
     dtype: pl.DataType
     expected: str  # French, shown when a cell does not parse: "Saisissez {expected}."
     name: str | None = None  # French, "La valeur n'est pas reconnue comme {name}."; default: expected up to a comma
+    # a plain cast gives the same value as `parse` wherever it gives one (digits for an integer):
+    # most cells are cast that way, `parse` runs on the others only
+    castable: bool = False
 
     @property
     def described(self) -> str:
@@ -178,7 +181,7 @@ class ValueKind:
 KINDS: dict[str, ValueKind] = {
     "text": ValueKind(clean_text, pl.String(), "un texte"),
     "yes_no": ValueKind(parse_yes_no, pl.Boolean(), "Oui ou Non (ou O/N, X, 1/0, Vrai/Faux)", name="Oui ou Non"),
-    "integer": ValueKind(parse_integer, pl.Int64(), "un nombre entier, par exemple 1234 ou 1 234"),
+    "integer": ValueKind(parse_integer, pl.Int64(), "un nombre entier, par exemple 1234 ou 1 234", castable=True),
     "decimal": ValueKind(parse_decimal, pl.Float64(), "un nombre, par exemple 1234,5 (virgule décimale, sans séparateur de milliers à point)"),
     "rate": ValueKind(parse_rate, pl.Float64(), "un taux, par exemple 69 % ou 0,69"),
     "date": ValueKind(parse_date, pl.Date(), "une date, par exemple 03/06/2024 ou 2024-06-03"),
