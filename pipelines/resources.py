@@ -12,7 +12,7 @@ from dagster_duckdb import DuckDBResource
 from pipelines.reference import ReferenceData
 from pipelines.territory import Territory
 from pipelines.settings import Settings, load_settings
-from pipelines.warehouse import WAREHOUSE_DDL, ensure_storage_version
+from pipelines.warehouse import WAREHOUSE_DDL, prepare_working_database
 
 
 class WarehouseResource(ConfigurableResource):
@@ -50,12 +50,8 @@ class WarehouseResource(ConfigurableResource):
     @contextmanager
     def working(self) -> Iterator[duckdb.DuckDBPyConnection]:
         settings = self.settings()
-        settings.build_dir.mkdir(parents=True, exist_ok=True)
-        ensure_storage_version(settings)
         with DuckDBResource(
-            database=str(settings.working_database),
-            # the format of a new file: the one analysts' DuckDB reads (the published file is a copy)
-            connection_config={"storage_compatibility_version": settings.storage_version},
+            database=str(settings.working_database), connection_config=prepare_working_database(settings),
         ).get_connection() as connection:
             connection.execute(WAREHOUSE_DDL.read_text(encoding="utf-8"))
             yield connection

@@ -36,16 +36,20 @@ INDICATOR_COLUMNS = (
 @contextmanager
 def working_connection(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to the working database, with the warehouse schema in place."""
-    settings.build_dir.mkdir(parents=True, exist_ok=True)
-    ensure_storage_version(settings)
-    # the format of a new file; an existing file keeps its own (see ensure_storage_version)
-    connection = duckdb.connect(str(settings.working_database),
-                                config={"storage_compatibility_version": settings.storage_version})
+    connection = duckdb.connect(str(settings.working_database), config=prepare_working_database(settings))
     try:
         connection.execute(WAREHOUSE_DDL.read_text(encoding="utf-8"))
         yield connection
     finally:
         connection.close()
+
+
+def prepare_working_database(settings: Settings) -> dict:
+    """Before any connection to the working database (here and in WarehouseResource): its folder,
+    its storage format checked, and the connection settings that give a new file that format."""
+    settings.build_dir.mkdir(parents=True, exist_ok=True)
+    ensure_storage_version(settings)
+    return {"storage_compatibility_version": settings.storage_version}  # an existing file keeps its own
 
 
 def sql_literal(text: str) -> str:
