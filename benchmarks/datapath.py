@@ -40,23 +40,22 @@ def floor(path: Path, sheet: str | None):
 
 
 def main() -> None:
-    from pipelines.reference import ReferenceData
-    from pipelines.settings import load_settings
-    from pipelines.source import unit_by_id
-    from pipelines.validation import parse_upload
+    from pipelines.contract import reference_data, unit_by_id
+    from pipelines.foundation.settings import load_settings
+    from pipelines.validation.parse import parse_upload
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("files", nargs="+", help="source_id=path")
     arguments = parser.parse_args()
     settings = load_settings()
-    reference = ReferenceData(settings.reference_dir, settings.territory)  # each table read on first use
+    reference = reference_data(settings.reference_dir, settings.territory_code)  # each table read on first use
     for item in arguments.files:
         source_id, path = item.split("=", 1)
         path, unit = Path(path), unit_by_id(source_id)
 
         def project():
-            upload = parse_upload(path, unit, reference, settings)
+            upload = parse_upload(path, unit, reference, settings.limits)
             if not upload.accepted:
                 raise SystemExit(f"{path.name} rejeté : le chemin mesuré ne serait pas celui d'un fichier accepté")
             return upload

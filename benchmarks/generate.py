@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipelines.settings import PROJECT_ROOT
-from pipelines.territory import Territory, finess_departement, region_of
-from samples.make_care_registrations import build_care_followup
-from samples.make_pharmacy_survey import build_pharmacy_wave
+from assets.care_registrations.sample import build_care_followup
+from assets.pharmacy_survey.sample import build_pharmacy_wave
+from pipelines.foundation.settings import PROJECT_ROOT
+from pipelines.reference.territory import Geography, Territory, finess_departement
 
 REFERENCE = PROJECT_ROOT / "reference"
 MONTHS = [f"{2023 + i // 12}-{i % 12 + 1:02d}" for i in range(24)]
@@ -89,10 +89,11 @@ def pharmacies(territory: str) -> list[dict]:
 def care_establishments(territory: str) -> dict[str, list[dict]]:
     """The health establishments of the CARE scope of the territory (its région; France), by CARE category,
     in the national file's order: items {finess, raison_sociale, departement}."""
-    scope = Territory.parse(territory).regional()
+    geography = Geography.load(REFERENCE)
+    scope = Territory.parse(territory, geography).regional(geography)
     france = pl.read_csv(REFERENCE / "finess_etab_sante_france_stock20210108.csv", infer_schema=False)
     france = france.with_columns(departement=finess_departement(pl.col("nofinesset"))).filter(
-        scope.includes(pl.col("departement"), region_of(pl.col("departement"))))
+        scope.includes(pl.col("departement"), geography.region_of(pl.col("departement"))))
     pools: dict[str, list[dict]] = {"ght": [], "non_lucratif": [], "prive": []}
     for finess, name, departement, category in france.select("nofinesset", "rs", "departement", "categetab").iter_rows():
         pools[CARE_CATEGORIES.get(category, "prive")].append(
@@ -137,7 +138,8 @@ def generate(out: Path, scale: str = "france", seed: int = 2026) -> list[Path]:
         ))
     care = out / "care_registrations"
     pools = care_establishments(territory)
-    scope_label = Territory.parse(territory).regional().name or "France"
+    geography = Geography.load(REFERENCE)
+    scope_label = Territory.parse(territory, geography).regional(geography).name or "France"
     for copy in range(copies):
         state = dt.date(2024, 10 - copy, 15)
         written.append(care_followup(care / f"{state:%Y-%m} suivi CARE {territory}.xlsx", pools, state,

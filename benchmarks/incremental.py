@@ -34,20 +34,21 @@ def main(wave: Path) -> None:
     import duckdb
     from dagster import DagsterInstance, SensorResult, build_sensor_context
 
-    from pipelines.definitions import UNITS, build_definitions
-    from pipelines.orchestration import QUIET_LOGS
-    from pipelines.resources import WarehouseResource
-    from pipelines.sensors import scan_uploads
-    from pipelines.settings import load_settings
+    from pipelines.contract import discover_units
+    from pipelines.foundation.settings import load_settings
+    from pipelines.orchestration.definitions import build_definitions
+    from pipelines.orchestration.runs import SILENT_LOGS as QUIET_LOGS
+    from pipelines.orchestration.sensors import scan_uploads
+    from pipelines.warehouse.publication import processed_uploads
 
     settings = load_settings()
-    definitions = build_definitions(WarehouseResource.from_settings(settings))
+    definitions = build_definitions(settings)
     sensor = definitions.resolve_sensor_def("raw_uploads")
-    sources = [u.source_id for u in UNITS]
-    # The daemon's cursor after the full build: two looks at raw/, every file stable and known.
-    cursor = scan_uploads(settings.raw_dir, sources, scan_uploads(settings.raw_dir, sources, {}).cursor).cursor
+    sources = [u.source_id for u in discover_units()]
+    # The daemon's cursor after the full build: every file known (the published warehouse holds them).
+    cursor = scan_uploads(settings.raw_dir, sources, {}, processed_uploads(settings), now=time.time() + 60).cursor
     published = settings.warehouse_path
-    before = published.stat().st_mtime
+    before = published.lstat().st_mtime
     period = dt.date(int(wave.name[:4]), int(wave.name[5:7]), 1)
 
     with DagsterInstance.get() as instance:
@@ -74,11 +75,11 @@ def main(wave: Path) -> None:
             assert outcome.success, f"l'exécution {request.job_name} a échoué"
             runs.append(request.job_name)
         done = time.time()
-    after = published.stat().st_mtime
+    after = published.lstat().st_mtime
     with duckdb.connect(str(published), read_only=True) as connection:
         visible = connection.execute(
             "SELECT count(*) FROM kpi.indicator_value WHERE indicator_id = 'pharmacy_mssante_rate' AND period = ?",
-            [period]).fetchone()[0]
+            [period]).fetchall()[0][0]
     assert after > before and visible, "la nouvelle vague n'est pas visible dans l'entrepôt publié"
     print(json.dumps({
         "file": str(target), "looks": looks, "runs": runs, "sensor_seconds": sensed - arrival,

@@ -29,8 +29,8 @@ import time
 from pathlib import Path
 
 from benchmarks.generate import SCALES, generate, pharmacies
-from pipelines.settings import PROJECT_ROOT
-from samples.make_pharmacy_survey import build_pharmacy_wave
+from assets.pharmacy_survey.sample import build_pharmacy_wave
+from pipelines.foundation.settings import PROJECT_ROOT
 
 PYTHON = sys.executable
 ESANTE = str(Path(sys.executable).parent / "esante")

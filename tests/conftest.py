@@ -1,4 +1,10 @@
-"""Shared fixtures: temporary raw folders and warehouses, never the project's own."""
+"""Shared fixtures: temporary raw folders, warehouses and Dagster instances, never the project's own.
+
+The sample files are written once per session by the units' own generators (`SourceUnit.write_samples`)
+into a temporary folder: a steward's file dropped into the project's raw/ changes nothing here. The
+read-only tests share one warehouse built from them (`sample_warehouse`); the tests that change a
+warehouse build their own.
+"""
 
 from __future__ import annotations
 
@@ -7,53 +13,95 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import settings as hypothesis_settings
 
-from pipelines.reference import ReferenceData
-from pipelines.settings import PROJECT_ROOT, Settings, load_settings
+from pipelines.contract.discovery import discover_units, reference_data
+from pipelines.foundation.settings import PROJECT_ROOT, Settings
+from pipelines.reference.tables import ReferenceData
 
-SAMPLES = PROJECT_ROOT / "raw"
+REFERENCE_DIR = PROJECT_ROOT / "reference"
+
+# Property tests judge values, not speed: no deadline (a busy machine must not fail them).
+hypothesis_settings.register_profile("esante", deadline=None)
+hypothesis_settings.load_profile("esante")
+_SAMPLES: Path | None = None
+
+
+def samples_dir() -> Path:
+    """The units' sample files, written once per test session (raw/<source>/ layout)."""
+    global _SAMPLES
+    if _SAMPLES is None:
+        import tempfile
+
+        _SAMPLES = Path(tempfile.mkdtemp(prefix="esante-samples-"))
+        for unit in discover_units():
+            if unit.write_samples is not None:
+                folder = _SAMPLES / unit.source_id
+                folder.mkdir(parents=True)
+                unit.write_samples(folder)
+    return _SAMPLES
+
+
+def sample_path(source_id: str, name: str | None = None) -> Path:
+    files = sorted(p for p in (samples_dir() / source_id).iterdir() if p.is_file())
+    return next(p for p in files if name is None or p.name == name)
+
+
+def temporary_settings(root: Path) -> Settings:
+    """Settings for an empty raw folder, a warehouse and a Dagster home under `root`."""
+    (root / "raw").mkdir(parents=True, exist_ok=True)
+    return Settings.from_environment({"DAGSTER_HOME": str(root / "dagster_home")}).with_paths(
+        raw_dir=root / "raw", warehouse_path=root / "warehouse" / "esante.duckdb")
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Settings pointing at an empty raw folder and a warehouse under tmp_path."""
-    raw = tmp_path / "raw"
-    raw.mkdir()
-    return load_settings().with_paths(raw_dir=raw, warehouse_path=tmp_path / "warehouse" / "esante.duckdb")
+    return temporary_settings(tmp_path)
 
 
 @pytest.fixture(scope="session")
 def reference() -> ReferenceData:
-    return ReferenceData(PROJECT_ROOT / "reference")
+    return reference_data(REFERENCE_DIR)
 
 
 def copy_sample(settings: Settings, source_id: str, name: str | None = None) -> list[Path]:
-    """Copy the shipped sample file(s) of a source into the temporary raw folder."""
+    """Copy the sample file(s) of a source into the temporary raw folder."""
     target = settings.raw_dir / source_id
     target.mkdir(parents=True, exist_ok=True)
     copied = []
-    for sample in sorted((SAMPLES / source_id).iterdir()):
+    for sample in sorted((samples_dir() / source_id).iterdir()):
         if sample.is_file() and (name is None or sample.name == name):
             copied.append(Path(shutil.copy2(sample, target / sample.name)))
     return copied
 
 
-def run_pipeline(settings: Settings, asset_selection=None, instance=None):
-    """Materialize every asset (or a selection) through Dagster, on an ephemeral instance: the
-    rebuild, over every month present in raw/ (as the nightly schedule and `esante run` do)."""
+def copy_all_samples(settings: Settings) -> None:
+    for unit in discover_units():
+        if (samples_dir() / unit.source_id).is_dir():
+            copy_sample(settings, unit.source_id)
+
+
+def run_pipeline(settings: Settings, instance=None):
+    """The whole rebuild through Dagster, in process, on an ephemeral instance (as `esante run` does on
+    the project's instance): returns its RunOutcome."""
     from dagster import DagsterInstance
 
-    from pipelines.definitions import build_definitions, rebuild_request
-    from pipelines.orchestration import QUIET_LOGS
-    from pipelines.resources import WarehouseResource
+    from pipelines.orchestration.runs import rebuild
 
-    definitions = build_definitions(WarehouseResource.from_settings(settings))
-    job = definitions.resolve_job_def("rebuild_warehouse")
-    request = rebuild_request(settings)
-    return job.execute_in_process(
-        instance=instance or DagsterInstance.ephemeral(), raise_on_error=False, run_config=QUIET_LOGS,
-        tags=request.tags, asset_selection=asset_selection or request.asset_selection,
-    )
+    if instance is not None:
+        return rebuild(settings, instance)
+    with DagsterInstance.ephemeral() as ephemeral:
+        return rebuild(settings, ephemeral)
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory) -> Settings:
+    """One warehouse published from every unit's samples, for the tests that only read it."""
+    settings = temporary_settings(tmp_path_factory.mktemp("samples"))
+    copy_all_samples(settings)
+    outcome = run_pipeline(settings)
+    assert outcome.published, outcome.failures
+    return settings
 
 
 def published(settings: Settings) -> duckdb.DuckDBPyConnection:
@@ -62,7 +110,7 @@ def published(settings: Settings) -> duckdb.DuckDBPyConnection:
 
 def indicator(connection, indicator_id: str, level: str = "departement", code: str = "72",
               segment: str | None = None, period: str | None = None) -> tuple:
-    """(numerator, denominator, value) of one indicator value."""
+    """(numerator, denominator, value) of one indicator value (the latest period unless one is given)."""
     rows = connection.execute(
         """
         SELECT numerator, denominator, value FROM kpi.indicator_value

@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 
 from pipelines.ingest.values import finess_key_is_valid
-from pipelines.source import unit_by_id
-from pipelines.validation import parse_upload
+from pipelines.contract import unit_by_id
+from pipelines.validation.parse import parse_upload
 from tests import hostile_files as hostile
 from tests.conftest import copy_sample, published, run_pipeline
 
@@ -38,7 +38,7 @@ def valid_rows(pharmacies):
 
 
 def rejected(path, settings, reference):
-    upload = parse_upload(path, UNIT, reference, settings)
+    upload = parse_upload(path, UNIT, reference, settings.limits)
     assert not upload.accepted
     assert upload.problems and all(p.file == path.name for p in upload.problems)
     return [p for p in upload.problems if p.is_error]
@@ -46,7 +46,7 @@ def rejected(path, settings, reference):
 
 def test_a_valid_small_file_is_accepted(folder, settings, reference, pharmacies):
     path = hostile.write_survey_xlsx(folder, "2025-02 ok.xlsx", valid_rows(pharmacies), HEADERS)
-    upload = parse_upload(path, UNIT, reference, settings)
+    upload = parse_upload(path, UNIT, reference, settings.limits)
     assert upload.accepted, upload.problems
     assert upload.rows == len(pharmacies)
 
@@ -70,7 +70,7 @@ def test_finess_of_another_departement(folder, settings, reference, pharmacies):
     rows = valid_rows(pharmacies) + [["440000016", "CH de Saint-Nazaire", "Oui", "Non"]]
     [problem] = rejected(hostile.write_survey_xlsx(folder, "2025-02 dep.xlsx", rows, HEADERS), settings, reference)
     assert (problem.row, problem.value) == (7, "440000016")
-    assert "autre département (44)" in problem.message
+    assert "autre département (Loire-Atlantique)" in problem.message
 
 
 def test_finess_of_a_non_pharmacy(folder, settings, reference, pharmacies):
@@ -95,7 +95,8 @@ def unknown_valid_finess(reference) -> str:
 
 def test_unknown_but_well_formed_finess_is_a_warning(folder, settings, reference, pharmacies):
     rows = valid_rows(pharmacies) + [[unknown_valid_finess(reference), "Officine récente", "Oui", "Non"]]
-    upload = parse_upload(hostile.write_survey_xlsx(folder, "2025-02 new.xlsx", rows, HEADERS), UNIT, reference, settings)
+    upload = parse_upload(hostile.write_survey_xlsx(folder, "2025-02 new.xlsx", rows, HEADERS), UNIT, reference,
+                          settings.limits)
     assert upload.accepted
     [warning] = upload.problems
     assert warning.severity == "avertissement" and warning.row == 7
@@ -175,7 +176,7 @@ def _limited(limit_bytes: int):
 def test_bombs_are_refused_within_time_and_memory(builder, options, folder):
     path = builder(folder, **options)
     completed = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "validate", str(path), "--source", "pharmacy_survey"],
+        [str(Path(sys.executable).parent / "esante"), "validate", str(path), "--source", "pharmacy_survey"],
         capture_output=True, text=True, timeout=60, preexec_fn=_limited(4 * 1024**3),
     )
     assert completed.returncode == 1, completed.stderr

@@ -20,14 +20,15 @@ import pytest
 from openpyxl import load_workbook
 
 from assets.care_registrations import RECONCILIATION, SOURCE, state_period
-from pipelines.ingest.values import value_parser
-from pipelines.problems import errors, warnings
-from pipelines.reference import ReferenceData
-from pipelines.territory import Territory
-from pipelines.validation import ParsedUpload, parse_upload
-from pipelines.warehouse import WAREHOUSE_DDL, compute_indicators, ensure_staging, load_upload
-from samples.make_care_registrations import build_care_followup
-from tests.conftest import copy_sample, indicator, published
+from assets.care_registrations.sample import build_care_followup
+from pipelines.contract import reference_data
+from pipelines.foundation.problems import errors, warnings
+from pipelines.validation.parse import ParsedUpload, parse_upload
+from pipelines.warehouse.database import ensure_schema
+from pipelines.warehouse.indicators import compute_indicators
+from pipelines.warehouse.staging import load_upload
+from tests.conftest import copy_sample, indicator, published, run_pipeline
+from tests.conftest import sample_path as shipped_sample
 
 SAMPLE = "2024-10 suivi CARE Pays de la Loire.xlsx"
 REFERENCE_DIR = Path(__file__).resolve().parents[1] / "reference"
@@ -100,38 +101,18 @@ def expected_counts(path: Path, regions: dict[str, str] | None = None) -> dict:
     return counts
 
 
-def run_pipeline(settings):
-    """conftest.run_pipeline restricted to this source and the shared assets (reference, catalogue,
-    publication): the same job and resource, but another unit's failure cannot hide this one."""
-    from dagster import AssetKey, DagsterInstance
-
-    from pipelines.definitions import build_definitions
-    from pipelines.reference import REFERENCE_TABLES
-    from pipelines.resources import WarehouseResource
-
-    definitions = build_definitions(WarehouseResource.from_settings(settings))
-    selection = [AssetKey(["ref", t.name]) for t in REFERENCE_TABLES] + [
-        AssetKey(["staging", SOURCE.source_id]), AssetKey(["kpi", SOURCE.source_id]),
-        AssetKey(["kpi", "indicator"]), AssetKey(["warehouse", "esante"])]
-    job = definitions.resolve_job_def("rebuild_warehouse")
-    return job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False,
-                                  asset_selection=selection)
-
-
 def parse(path: Path, reference, settings) -> ParsedUpload:
-    return parse_upload(path, SOURCE, reference, settings)
+    return parse_upload(path, SOURCE, reference, settings.limits)
 
 
 def state_indicators(uploads: list[ParsedUpload]) -> tuple[pl.DataFrame, duckdb.DuckDBPyConnection]:
     """The unit's SQL on accepted uploads, loaded in this order, in an in-memory DuckDB."""
     connection = duckdb.connect()
-    connection.execute(WAREHOUSE_DDL.read_text(encoding="utf-8"))
-    ensure_staging(connection, SOURCE)
-    for upload in uploads:
+    ensure_schema(connection, [SOURCE])
+    for order, upload in enumerate(uploads, start=1):
         assert upload.accepted, [p.as_text() for p in errors(upload.problems)]
-        load_upload(connection, upload)
-    values = compute_indicators(connection, SOURCE)  # a DuckDB relation (a polars frame before)
-    return (values if isinstance(values, pl.DataFrame) else values.pl()), connection
+        load_upload(connection, upload, order)
+    return compute_indicators(connection, SOURCE).pl(), connection
 
 
 def value(values: pl.DataFrame, indicator_id: str, level="region", code="52", segment=None) -> tuple:
@@ -182,7 +163,7 @@ def first_row_where(sheet, column: int, predicate) -> int:
 
 @pytest.fixture(scope="module")
 def sample_path() -> Path:
-    return Path(__file__).resolve().parents[1] / "raw" / "care_registrations" / SAMPLE
+    return shipped_sample("care_registrations", SAMPLE)
 
 
 # --- the sample ------------------------------------------------------------------------------------
@@ -379,8 +360,9 @@ def test_departement_outside_the_care_scope_is_rejected_naming_the_territory(tmp
     assert not upload.accepted and problem.check == "departement_hors_region"
     assert (problem.row, problem.cell, problem.value) == (row, f"C{row}", "35")
     assert problem.message == ("Le département 35 (Ille-et-Vilaine) est hors du périmètre du suivi CARE : la région "
-                               "Pays de la Loire (52), celle du territoire de l'entrepôt (le département 72).")
-    assert "(44, 49, 53, 72, 85)" in problem.action
+                               "Pays de la Loire (52), celle du territoire de l'entrepôt, le département de la Sarthe "
+                               "(72).")
+    assert "départements 44, 49, 53, 72, 85" in problem.action
 
 
 def test_finess_of_another_region_is_rejected(tmp_path, sample_path, reference, settings):
@@ -427,7 +409,7 @@ def test_the_care_scope_is_the_region_of_the_territory(tmp_path, sample_path, se
         category_candidates={"ght": 55, "non_lucratif": 45, "prive": 30},
         category_registered={"ght": 50, "non_lucratif": 40, "prive": 20}, crisis_done=60, crisis_scheduled=10,
         crisis_todo=15, establishments=national_pools(PDL_AND_BRITTANY), seed=5)
-    france = parse(path, ReferenceData(REFERENCE_DIR, Territory("france")), settings)
+    france = parse(path, reference_data(REFERENCE_DIR, "france"), settings)
     assert france.accepted and not france.problems, [p.as_text() for p in france.problems]
     values, _ = state_indicators([france])
     assert set(values.filter(pl.col("territory_level") == "region")["territory_code"]) == {"52", "53"}
@@ -435,19 +417,19 @@ def test_the_care_scope_is_the_region_of_the_territory(tmp_path, sample_path, se
     both = [value(values, "care_registration_rate", "region", code)[:2] for code in ("52", "53")]
     assert sum(n for n, _ in both) == 110 and sum(d for _, d in both) == 150
 
-    brittany = parse(path, ReferenceData(REFERENCE_DIR, Territory("region", "53")), settings)
+    brittany = parse(path, reference_data(REFERENCE_DIR, "region:53"), settings)
     assert not brittany.accepted
     pdl_rows = sum(1 for p in errors(brittany.problems) if p.check == "departement_hors_region")
     assert pdl_rows == value(values, "care_registration_rate", "region", "52")[1]
     assert "hors du périmètre du suivi CARE : la région Bretagne (53)." in errors(brittany.problems)[0].message
 
-    loire = parse(sample_path, ReferenceData(REFERENCE_DIR, Territory("departement", "44")), settings)
+    loire = parse(sample_path, reference_data(REFERENCE_DIR, "44"), settings)
     assert loire.accepted
     values, _ = state_indicators([loire])
     assert value(values, "care_registration_rate")[:2] == (130, 140)
-    in_sarthe = parse(path, ReferenceData(REFERENCE_DIR), settings)
+    in_sarthe = parse(path, reference_data(REFERENCE_DIR), settings)
     assert {p.check for p in errors(in_sarthe.problems)} == {"departement_hors_region"}
-    assert "la région Pays de la Loire (52), celle du territoire de l'entrepôt (le département 72)" in \
+    assert "la région Pays de la Loire (52), celle du territoire de l'entrepôt, le département de la Sarthe (72)" in \
         errors(in_sarthe.problems)[0].message
 
 
@@ -510,11 +492,11 @@ def test_choice_columns_turn_words_into_codes(tmp_path, reference):
                       "Privé à but non-lucratif": "non_lucratif", "ÉTABLISSEMENT PUBLIC": "ght", "Clinique": None},
         "exercice_crise_statut": {**{v: code for w, code in STATUS.items() for v in variants([w])},
                                   "À réaliser": "a_realiser", "Programmée": "programme", "En cours": None},
-        "departement": {**departements, "Bretagne": None, "44 - Vendée": None, "20": None, "975": None},
+        "departement": {**departements, "Bretagne": None, "44 - Vendée": None, "20": None, "975": "975"},
     }
     for name, expected in cases.items():
         frame = pl.DataFrame({"v": list(expected)})
-        parsed = frame.select(value_parser(columns[name]).parse(pl.col("v")))["v"].to_list()
+        parsed = frame.select(columns[name].parser(reference).parse(pl.col("v")))["v"].to_list()
         assert dict(zip(expected, parsed)) == expected, name
 
     # the typed frame holds the codes and load.sql stores them as they are; an empty département is the
@@ -524,15 +506,16 @@ def test_choice_columns_turn_words_into_codes(tmp_path, reference):
     assert reference_departement(entity) == "44"
     frame = pl.DataFrame({
         "source_row": list(range(n)), "finess": ["440000016", "720000017", "850000019", entity],
-        "raison_sociale": [None] * n, "departement": ["44", None, "85", None],
+        "finess_ej": [None] * n, "raison_sociale": [None] * n, "departement": ["44", None, "85", None],
         "categorie": ["ght", "non_lucratif", "prive", "prive"], "candidat": [True] * n, "inscrit": [True] * n,
         "date_inscription": [None] * n, "exercice_crise_requis": [None] * n,
         "exercice_crise_statut": ["realise", None, "a_realiser", None], "date_exercice": [None] * n,
     }, schema_overrides={"date_inscription": pl.Date, "date_exercice": pl.Date, "exercice_crise_requis": pl.Boolean,
-                         "raison_sociale": pl.String})
+                         "raison_sociale": pl.String, "finess_ej": pl.String})
     upload = ParsedUpload(path=tmp_path / "x.xlsx", unit=SOURCE, sha256="0" * 64, size=0,
                           modified_at=dt.datetime.now(), frame=frame, period=dt.date(2024, 1, 1))
-    assert not errors(SOURCE.check_rows(upload, reference))
+    upload.frame = SOURCE.derive(upload, reference)
+    assert not errors(p for rule in SOURCE.rules for p in rule(upload, reference))
     _, connection = state_indicators([upload])
     stored = connection.sql("SELECT departement, region, categorie, exercice_crise_statut FROM "
                             "staging.care_registrations ORDER BY source_row").fetchall()

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.settings import PROJECT_ROOT
 from tests import hostile_files as hostile
-from tests.conftest import copy_sample
+from tests.conftest import copy_all_samples, sample_path
 
-SAMPLE = PROJECT_ROOT / "raw" / "pharmacy_survey" / "2024-06 enquete officines.xlsx"
+SAMPLE = sample_path("pharmacy_survey", "2024-06 enquete officines.xlsx")
 
 
 def esante(*args, env=None, cwd=None) -> subprocess.CompletedProcess:
@@ -25,33 +24,46 @@ def esante(*args, env=None, cwd=None) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_run_publishes_and_prints_the_roadmap_figures(settings, tmp_path):
-    for source in ("pharmacy_survey", "care_registrations", "mes_statistics"):
-        copy_sample(settings, source)
+def test_run_publishes_and_prints_the_roadmap_figures_by_name_without_log_lines(settings, tmp_path):
+    copy_all_samples(settings)
     home = tmp_path / "dagster_home"
     result = esante("run", "--raw", settings.raw_dir, "--warehouse", settings.warehouse_path,
                     env={"DAGSTER_HOME": str(home)})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Entrepôt publié" in result.stdout
-    assert "78,8 % (123 / 156)" in result.stdout
-    assert "91,0 % (142 / 156)" in result.stdout
-    assert "91,1 % (112 / 123)" in result.stdout
-    assert settings.warehouse_path.exists()
-    assert (home / "storage").is_dir()  # the run is recorded in the Dagster instance
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("✔ Entrepôt publié")
+    assert any("Officines équipées d'une messagerie sécurisée de santé (MSSanté), Sarthe, 06/2024 : "
+               "78,8 % (123 / 156)" in line for line in lines)
+    assert any("Officines possédant encore un fax, Sarthe, 06/2024 : 91,0 % (142 / 156)" in line for line in lines)
+    assert any("parmi les officines équipées MSSanté, Sarthe, 06/2024 : 91,1 % (112 / 123)" in line for line in lines)
+    assert any("Établissements inscrits au programme CARE, Pays de la Loire, 10/2024 : 92,9 % (130 / 140)" in line
+               for line in lines)
+    assert "departement 72" not in result.stdout and "region 52" not in result.stdout  # names, not codes
+    assert " - dagster - " not in result.stdout + result.stderr  # no raw Dagster log line
+    assert result.stderr == ""
+    assert (home / ".dagster" / "history" / "runs.db").exists()  # the run is recorded in the Dagster instance
 
-    kpi = esante("kpi", "--indicator", "pharmacy_mssante_rate", "--level", "departement", "--format", "json",
+    kpi = esante("kpi", "--indicator", "pharmacy_mssante_rate", "--level", "Département", "--format", "json",
                  "--warehouse", settings.warehouse_path)
     assert kpi.returncode == 0, kpi.stderr
     [value] = json.loads(kpi.stdout)
-    assert (value["numerator"], value["denominator"], value["territory_code"]) == (123, 156, "72")
+    assert (value["numerateur"], value["denominateur"], value["territoire"]) == (123, 156, "Sarthe")
 
     table = esante("kpi", "--warehouse", settings.warehouse_path, "--indicator", "pharmacy_fax_rate")
-    assert "91,0 %" in table.stdout and "91,1 %" in table.stdout
+    assert "91,0 %" in table.stdout and "91,1 %" in table.stdout and "Sarthe" in table.stdout
 
-    as_csv = esante("kpi", "--warehouse", settings.warehouse_path, "--format", "csv", "--level", "epci",
+    as_csv = esante("kpi", "--warehouse", settings.warehouse_path, "--format", "csv", "--level", "EPCI",
                     "--indicator", "pharmacy_mssante_rate")
-    rows = list(csv.DictReader(io.StringIO(as_csv.stdout), delimiter=";"))
-    assert len(rows) >= 10 and sum(float(r["numerator"]) for r in rows) == 123
+    assert as_csv.stdout.startswith("\ufeff")  # French Excel reads UTF-8 only with its byte-order mark
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout.lstrip("\ufeff")), delimiter=";"))
+    assert len(rows) >= 10 and sum(int(r["Numérateur"]) for r in rows) == 123
+    assert all("," in r["Valeur"] for r in rows if r["Valeur"] not in ("0", "1"))  # decimal comma
+    assert any(r["Territoire"].startswith("CU Le Mans Métropole") or "Mans" in r["Territoire"] for r in rows)
+
+    unknown = esante("kpi", "--warehouse", settings.warehouse_path, "--indicator", "nope")
+    assert unknown.returncode == 2 and "pharmacy_mssante_rate" in unknown.stderr
+    bad_level = esante("kpi", "--warehouse", settings.warehouse_path, "--level", "canton")
+    assert bad_level.returncode == 2 and "département, EPCI" in bad_level.stderr
 
 
 def test_run_with_nothing_to_read_says_so(tmp_path):

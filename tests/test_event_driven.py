@@ -16,10 +16,10 @@ import pytest
 from dagster import DagsterInstance, SensorResult, SkipReason, build_sensor_context
 from openpyxl import load_workbook
 
-from pipelines.rejection_report import report_paths, write_rejection_report
+from pipelines.validation.reports import report_paths, write_rejection_report
 from pipelines.sensors import scan_uploads
-from pipelines.source import unit_by_id
-from pipelines.validation import parse_upload
+from pipelines.contract import unit_by_id
+from pipelines.validation.parse import parse_upload
 from tests import hostile_files as hostile
 from tests.conftest import SAMPLES, copy_sample
 

@@ -15,8 +15,8 @@ import duckdb
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-from samples.make_care_registrations import build_care_followup
-from samples.make_pharmacy_survey import build_pharmacy_wave, load_sarthe_pharmacies
+from assets.care_registrations.sample import build_care_followup
+from assets.pharmacy_survey.sample import build_pharmacy_wave, load_sarthe_pharmacies
 from tests import hostile_files as hostile
 from tests.conftest import SAMPLES
 from tests.test_event_driven import _free_port

@@ -17,21 +17,14 @@ import polars as pl
 import pytest
 
 from assets.mes_statistics import SOURCE
-from pipelines.months import add_months, months_to_recompute
-from pipelines.problems import errors, summary, warnings
-from pipelines.reference import REFERENCE_TABLES
-from pipelines.validation import parse_upload
-from pipelines.warehouse import (
-    WAREHOUSE_DDL,
-    compute_indicators,
-    ensure_staging,
-    indicator_problems,
-    load_reference_table,
-    load_upload,
-    refresh_derived,
-    run_indicator_checks,
-)
-from samples.make_mes_statistics import (
+from pipelines.foundation.months import add_months
+from pipelines.foundation.problems import errors, summary, warnings
+from pipelines.orchestration.requests import months_to_recompute
+from pipelines.validation.parse import parse_upload
+from pipelines.warehouse.database import ensure_schema, run_script
+from pipelines.warehouse.indicators import compute_indicators, indicator_problems, run_indicator_checks
+from pipelines.warehouse.staging import load_reference_tables, load_upload
+from assets.mes_statistics.sample import (
     departement_totals,
     load_sarthe_communes,
     month_range,
@@ -54,23 +47,21 @@ SUD_EST_MANCEAU = "247200421"  # 5 communes, all in Sarthe
 def warehouse(reference):
     """An in-memory warehouse with the reference communes and EPCI and the unit's staging."""
     connection = duckdb.connect()
-    connection.execute(WAREHOUSE_DDL.read_text(encoding="utf-8"))
-    for table in REFERENCE_TABLES:
-        if table.name in ("commune", "epci"):
-            load_reference_table(connection, table.name, reference)
-    ensure_staging(connection, SOURCE)
+    ensure_schema(connection, [SOURCE])
+    load_reference_tables(connection, reference, ["commune", "epci"])
     yield connection
     connection.close()
 
 
 def parse(path: Path, reference, settings):
-    return parse_upload(path, SOURCE, reference, settings)
+    return parse_upload(path, SOURCE, reference, settings.limits)
 
 
 def load(connection, upload) -> None:
     assert upload.accepted, summary(upload.problems)
-    load_upload(connection, upload)
-    refresh_derived(connection, SOURCE)  # as the staging asset does after its loads
+    order = connection.execute("SELECT count(*) + 1 FROM audit.staging_load").fetchall()[0][0]
+    load_upload(connection, upload, order)
+    run_script(connection, SOURCE.sql("derived.sql"))  # as the staging asset does after its loads
 
 
 def computed(connection) -> dict[tuple, tuple]:
@@ -423,7 +414,7 @@ BAD_INPUTS = {
     "impossible_month": (lambda r: {"mois": "2025-13"}, "Mois", "A", "mois"),
     "month_before_mes_opened": (lambda r: {"mois": "2021-12"}, "Mois", "A", "impossible"),
     "month_to_come": (lambda r: {"mois": "2099-01"}, "Mois", "A", "impossible"),
-    "population_zero": (lambda r: {"population": 0}, "Population", "E", "strictement positive"),
+    "negative_population": (lambda r: {"population": -3}, "Population", "E", "négatif"),
 }
 
 
@@ -506,23 +497,24 @@ def test_months_to_recompute_follow_the_indicator_window():
     assert (add_months("2024-11", 2), add_months("2024-01", -1)) == ("2025-01", "2023-12")
 
 
-def test_a_corrected_month_recomputes_only_the_months_that_depend_on_it(settings):
-    """Rebuild (13 month partitions), then a file correcting March 2024 goes through the sensor's
-    refresh request: the run covers March to November 2024 (the months whose 12-month window holds
-    March) in one run; the months before keep their values and their computation time."""
-    from dagster import AssetKey, DagsterInstance
+def test_a_corrected_month_recomputes_only_the_months_that_depend_on_it(settings, reference):
+    """Rebuild (13 month partitions), then a file correcting March 2024, validated once (its verdict says
+    its months), refreshed as the sensor asks: the run covers March to November 2024 (the months whose
+    12-month window holds March) in one run; the months before keep their values and computation time."""
+    from dagster import DagsterInstance
 
-    from pipelines.definitions import SHARED_KEYS, build_definitions
-    from pipelines.orchestration import QUIET_LOGS
-    from pipelines.resources import WarehouseResource
-    from pipelines.sensors import refresh_request
+    from pipelines.orchestration.definitions import build_definitions
+    from pipelines.orchestration.keys import kpi_key, refresh_job_name
+    from pipelines.orchestration.requests import month_range_tags, refresh_selection
+    from pipelines.orchestration.runs import SILENT_LOGS
+    from pipelines.validation.verdicts import validated_uploads
 
-    kpi = AssetKey(["kpi", "mes_statistics"])
+    kpi = kpi_key(SOURCE)
     query = "SELECT indicator_id, territory_level, territory_code, strftime(period, '%Y-%m'), value, computed_at " \
             "FROM kpi.indicator_value WHERE indicator_id LIKE 'mes_%'"
     copy_sample(settings, "mes_statistics")
     with DagsterInstance.ephemeral() as instance:
-        assert run_pipeline(settings, instance=instance).success
+        assert run_pipeline(settings, instance=instance).published
         assert sorted(instance.get_materialized_partitions(kpi)) == month_range("2023-11", "2024-11")
         with published(settings) as connection:
             before = {tuple(r[:4]): r[4:] for r in connection.execute(query).fetchall()}
@@ -530,12 +522,13 @@ def test_a_corrected_month_recomputes_only_the_months_that_depend_on_it(settings
         corrected = [r for r in simulate_mes(month_range("2023-11", "2024-11"), fed_rate=0.5, fed_rate_month="2024-03",
                                              seed=3) if r["mois"] == "2024-03"]
         path = write_mes_file(settings.raw_dir / "mes_statistics" / "2024-03 correction.csv", corrected)
-        request = refresh_request(SOURCE, settings, [path], SHARED_KEYS)
-        assert (request.tags["dagster/asset_partition_range_start"],
-                request.tags["dagster/asset_partition_range_end"]) == ("2024-03", "2024-11")
-        job = build_definitions(WarehouseResource.from_settings(settings)).resolve_job_def(request.job_name)
-        result = job.execute_in_process(instance=instance, tags=request.tags, run_config=QUIET_LOGS,
-                                        raise_on_error=False)
+        [verdict] = validated_uploads(SOURCE, [path], reference, settings)
+        tags, with_indicators = month_range_tags(SOURCE, ["2024-03"], settings)
+        assert with_indicators and (tags["dagster/asset_partition_range_start"],
+                                    tags["dagster/asset_partition_range_end"]) == ("2024-03", "2024-11")
+        job = build_definitions(settings).resolve_job_def(refresh_job_name(SOURCE))
+        result = job.execute_in_process(instance=instance, tags=tags, run_config=SILENT_LOGS, raise_on_error=False,
+                                        asset_selection=refresh_selection(SOURCE, with_indicators, []))
         assert result.success
         recomputed = sorted(e.partition for e in result.get_asset_materialization_events() if e.asset_key == kpi)
         assert recomputed == month_range("2024-03", "2024-11")
@@ -554,3 +547,47 @@ def test_a_corrected_month_recomputes_only_the_months_that_depend_on_it(settings
     # March's documents changed: every 12-month window that holds March changed with them
     assert after[(DOCS, "departement", "72", "2024-11")][0] != pytest.approx(
         before[(DOCS, "departement", "72", "2024-11")][0])
+
+
+def test_communes_without_inhabitant_are_accepted_with_undefined_values_and_count_in_the_sums(
+        settings, reference, tmp_path):
+    """The COG has six communes of population 0 (the Meuse villages "morts pour la France"): a national
+    extract with them is accepted; their documents per inhabitant are NULL with a note, never a
+    division by zero; their rows count in the sums of their EPCI and département."""
+    import csv as csv_module
+    from dataclasses import replace
+
+    from pipelines.contract import reference_data
+
+    with (Path(__file__).resolve().parents[1] / "reference" / "cog2025_communes_france.csv").open(
+            encoding="utf-8", newline="") as handle:
+        meuse = [{"code": r["code_insee"], "nom": r["nom"], "population": int(r["population_municipale"]),
+                  "epci_siren": r["epci_siren"], "departement": r["departement"]}
+                 for r in csv_module.DictReader(handle) if r["epci_siren"] == "200049187"]  # CA du Grand Verdun
+    empty = [c["code"] for c in meuse if c["population"] == 0]
+    assert len(empty) == 6 and "55039" in empty
+    records = simulate_mes(month_range("2024-01", "2024-12"), communes=meuse, seed=5)
+    for record in records:  # the villages have profiles and documents of people registered there
+        if record["code_territoire"] in empty:
+            record.update(population=0, profils_ouverts=2, profils_alimentes=1, documents_ajoutes=3)
+    path = write_mes_file(tmp_path / "MES Meuse.csv", records)
+    france = reference_data(Path(__file__).resolve().parents[1] / "reference", "france")
+    upload = parse_upload(path, SOURCE, france, settings.limits)
+    assert upload.accepted, summary(upload.problems)
+
+    national = replace(settings, territory_code="55")
+    (national.raw_dir / "mes_statistics").mkdir(parents=True)
+    path.rename(national.raw_dir / "mes_statistics" / path.name)
+    assert run_pipeline(national).published
+    with published(national) as connection:
+        village = connection.execute(
+            "SELECT numerator, denominator, value, note FROM kpi.indicator_value WHERE indicator_id = ? "
+            "AND territory_level = 'commune' AND territory_code = '55039' AND period = '2024-12-01'", [DOCS]
+        ).fetchall()
+        assert village == [(36, 0, None, "Territoire sans habitant (population 0) : valeur par habitant non "
+                                          "définie.")]
+        numerator, denominator, value = indicator(connection, DOCS, "epci", "200049187", period="2024-12-01")
+    in_epci = [r for r in records if r["mois"] == "2024-12"]
+    documents = sum(r["documents_ajoutes"] for r in records)
+    assert (numerator, denominator) == (documents, sum(r["population"] for r in in_epci))
+    assert value == pytest.approx(documents / denominator)

@@ -6,10 +6,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from samples.make_pharmacy_survey import build_pharmacy_wave, load_sarthe_pharmacies
-from pipelines.source import unit_by_id
-from pipelines.validation import parse_upload
-from tests.conftest import copy_sample, indicator, published, run_pipeline
+from assets.pharmacy_survey.sample import build_pharmacy_wave, load_sarthe_pharmacies
+from pipelines.contract import unit_by_id
+from pipelines.validation.parse import parse_upload
+from tests.conftest import copy_sample, indicator, published, run_pipeline, sample_path
 
 UNIT = unit_by_id("pharmacy_survey")
 SAMPLE = "2024-06 enquete officines.xlsx"
@@ -17,7 +17,7 @@ SAMPLE = "2024-06 enquete officines.xlsx"
 
 def test_sample_wave_is_read_with_its_title_rows_variants_and_trailing_rows(settings, reference):
     [path] = copy_sample(settings, "pharmacy_survey", SAMPLE)
-    upload = parse_upload(path, UNIT, reference, settings)
+    upload = parse_upload(path, UNIT, reference, settings.limits)
     assert upload.accepted, upload.problems
     assert upload.rows == 156
     assert upload.period == dt.date(2024, 6, 1)
@@ -27,9 +27,8 @@ def test_sample_wave_is_read_with_its_title_rows_variants_and_trailing_rows(sett
     assert not {"repondant_nom", "repondant_email", "repondant_telephone"} & set(upload.frame.columns)
 
 
-def test_sample_reproduces_the_roadmap_figures(settings, reference):
-    copy_sample(settings, "pharmacy_survey", SAMPLE)
-    assert run_pipeline(settings).success
+def test_sample_reproduces_the_roadmap_figures(sample_warehouse, reference):
+    settings = sample_warehouse
     pharmacies_in_reference = reference.table("finess_et").filter(pl.col("categetab") == "620").height
     with published(settings) as connection:
         assert indicator(connection, "pharmacy_mssante_rate")[:2] == (123, 156)
@@ -49,20 +48,19 @@ def test_sample_reproduces_the_roadmap_figures(settings, reference):
         # lineage: every value reaches its upload in one join
         lineage = connection.execute(
             "SELECT DISTINCT u.file_name FROM kpi.indicator_value v "
-            "JOIN audit.upload u ON list_contains(v.upload_sha256, u.sha256)"
+            "JOIN audit.upload u ON list_contains(v.upload_sha256, u.sha256) WHERE v.indicator_id LIKE 'pharmacy%'"
         ).fetchall()
         assert lineage == [(SAMPLE,)]
 
 
-def test_no_personal_data_reaches_the_warehouse(settings):
-    [path] = copy_sample(settings, "pharmacy_survey", SAMPLE)
+def test_no_personal_data_reaches_the_warehouse(sample_warehouse):
+    path = sample_path("pharmacy_survey", SAMPLE)
     from openpyxl import load_workbook
 
     sheet = load_workbook(path, read_only=True).active
     emails = {c for row in sheet.iter_rows(values_only=True) for c in row if isinstance(c, str) and "@" in c}
     assert len(emails) > 100
-    assert run_pipeline(settings).success
-    with published(settings) as connection:
+    with published(sample_warehouse) as connection:
         columns = connection.execute(
             "SELECT table_schema, table_name, column_name FROM information_schema.columns WHERE data_type = 'VARCHAR'"
         ).fetchall()
@@ -88,7 +86,7 @@ def test_other_waves_give_their_own_values_and_the_zero_fax_progress(settings, r
                                  fax_count=12, fax_among_mssante=9, wave=dt.date(2025, 9, 1), fmt="csv",
                                  encoding="cp1252", delimiter=";")
     assert second.read_bytes().decode("cp1252")
-    waves = {p: parse_upload(p, UNIT, reference, settings) for p in (first, second)}
+    waves = {p: parse_upload(p, UNIT, reference, settings.limits) for p in (first, second)}
     assert all(w.accepted for w in waves.values()), [w.problems for w in waves.values()]
     assert run_pipeline(settings).success
 
@@ -115,7 +113,7 @@ def test_wave_is_taken_from_the_responses_when_the_name_has_no_month(settings, r
     folder.mkdir(parents=True)
     path = build_pharmacy_wave(folder / "enquete relance.xlsx", _pharmacies(12), mssante_count=6, fax_count=6,
                                wave=dt.date(2025, 3, 1))
-    upload = parse_upload(path, UNIT, reference, settings)
+    upload = parse_upload(path, UNIT, reference, settings.limits)
     assert upload.accepted, upload.problems
     assert upload.period == dt.date(2025, 3, 1)
 

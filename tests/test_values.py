@@ -7,9 +7,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.ingest.headers import build_vocabulary, locate_header, normalize_header
-from pipelines.ingest.values import KINDS, choice_expected, finess_key_is_valid, value_parser, word_key
-from pipelines.source import Column
+from pipelines.contract import Column
+from pipelines.foundation.text import word_key as normalize_header
+from pipelines.foundation.text import word_key_expr as word_key
+from pipelines.ingest.headers import build_vocabulary, locate_header
+from pipelines.ingest.values import KINDS, finess_key_is_valid
+from pipelines.validation.parse import parse_distinct
+
+
+def value_parser(column: Column):
+    return column.parser()
 
 
 def parse(kind: str, values: list) -> list:
@@ -84,10 +91,8 @@ def test_integers_round_trip_with_any_thousands_separator(number):
     st.none(),
 ), max_size=30))
 def test_integers_cast_directly_where_plain_give_what_the_full_parser_gives(cells):
-    from pipelines.validation import _parse_distinct
-
     series = pl.Series("v", cells, dtype=pl.String)
-    assert _parse_distinct(series, KINDS["integer"]).to_list() == parse("integer", cells)
+    assert parse_distinct(series, KINDS["integer"]).to_list() == parse("integer", cells)
 
 
 @given(st.text(max_size=12))

@@ -1,18 +1,20 @@
 """Source `care_registrations`: CARE cybersecurity programme follow-up (roadmap objective 4).
 
 One file = the state of the programme in a région at a date (all of France for a national
-follow-up); one row per eligible establishment (FINESS ET, or EJ since CARE applications can be
-made per legal entity). Each accepted file is kept in staging with its state date (history by
-file); the indicators are computed on the latest state only, by région and by département.
-See shared/sources.md.
+follow-up); one row per eligible establishment: its FINESS ET, and its legal entity's FINESS EJ
+when the file gives it (CARE applications can be made per legal entity: a row with only an EJ is
+matched to its establishment through the reference, and keyed by the EJ when it has several).
+Each accepted file is kept in staging with its state date (history by file); the indicators are
+computed on the latest state only, by région and by département. The contract, in French, is the
+generated page docs/sources/care_registrations.md.
 
 CARE is a regional programme: its scope is the région of the territory in scope
-(pipelines/territory.py, `Territory.regional()`): the Sarthe (default) and any département of Pays
-de la Loire give région 52, `region:XX` that région, `france` every région.
+(`Territory.regional()`): the Sarthe (default) and any département of Pays de la Loire give région
+52, `region:XX` that région, `france` every région.
 
 The steward's words for a category, a crisis-exercise status or a département are declared as
-"choice" columns (CATEGORIES, CRISIS_STATUSES, DEPARTEMENTS): the shared parser turns them into
-codes, so the typed frame, the pandera model, the counts and load.sql only ever see codes.
+"choice" columns: the shared parser turns them into codes, so the typed frame, the pandera model,
+the counts and load.sql only ever see codes.
 """
 
 from __future__ import annotations
@@ -24,17 +26,27 @@ from pathlib import Path
 import pandera.polars as pa
 import polars as pl
 
-from pipelines.ingest.headers import normalize_header
-from pipelines.ingest.readers import read_xlsx, workbook_sheet_names
-from pipelines.schemas import FinessRow
-from pipelines.problems import Problem, errors
-from pipelines.reference import ReferenceData
-from pipelines.source import Column, Indicator, QualityCheck, SourceUnit
-from pipelines.territory import DEPARTEMENTS as FRENCH_DEPARTEMENTS
-from pipelines.territory import REGIONS, Territory, finess_departement, region_of
-from pipelines.validation import ROW, ParsedUpload
-
-MAX_REPORTED = 500  # problems reported per rule, like the shared validation
+from assets.care_registrations import sample
+from pipelines.contract import (
+    ROW,
+    Column,
+    FinessRow,
+    Indicator,
+    NationalFile,
+    Problem,
+    QualityCheck,
+    ReferenceData,
+    ReferenceTable,
+    Scope,
+    SourceUnit,
+    UploadRows,
+    finess_departement,
+    read_xlsx,
+    word_key,
+    workbook_sheet_names,
+    rule,
+)
+from pipelines.ingest.values import finess_key_is_valid
 
 # --- the steward's words -> codes (kind "choice") ----------------------------------------------------
 # Words are compared by their key (case, accents, punctuation and spacing do not matter: "PRIVE - non
@@ -51,6 +63,7 @@ CATEGORIES: dict[str, str] = {
                      "commercial"), "prive"),
 }
 CATEGORY_CODES = ("ght", "non_lucratif", "prive")
+CATEGORY_LABELS = {"ght": "GHT (public)", "non_lucratif": "privé non lucratif", "prive": "privé lucratif"}
 
 CRISIS_STATUSES: dict[str, str] = {
     **dict.fromkeys(("réalisé", "fait", "réalisée", "faite", "oui", "effectué", "effectuée"), "realise"),
@@ -60,22 +73,25 @@ CRISIS_STATUSES: dict[str, str] = {
 }
 STATUS_CODES = ("realise", "programme", "a_realiser")
 
-# Every French département (the scope check then keeps the région of the territory): "44", "44.0" (an
-# Excel number), "Loire-Atlantique", "44 - Loire-Atlantique", "Loire-Atlantique (44)", "1" for 01 (the
-# leading zero Excel drops).
-DEPARTEMENT_CODES = tuple(FRENCH_DEPARTEMENTS)
-DEPARTEMENTS: dict[str, str] = {
-    word: code for code, (name, _) in FRENCH_DEPARTEMENTS.items()
-    for word in (code, name, f"{code} {name}", f"{name} {code}", *([code[1]] if code.startswith("0") else []))
-}
+def departement_words(reference: ReferenceData) -> dict[str, str]:
+    """Every French département, as stewards write it: "44", "44.0" (an Excel number),
+    "Loire-Atlantique", "44 - Loire-Atlantique", "Loire-Atlantique (44)", "1" for 01 (the leading zero
+    Excel drops). The scope check then keeps the région of the territory."""
+    return {
+        word: code for code, name in reference.geography.departements.items()
+        for word in (code, name, f"{code} {name}", f"{name} {code}", *([code[1]] if code.startswith("0") else []))
+    }
+
 
 COLUMNS = (
-    Column("finess", "finess", ("FINESS", "N° FINESS ET", "FINESS EJ", "FINESS juridique"),
-           "numéro FINESS", required=True, nullable=False),
+    Column("finess", "finess", ("FINESS", "N° FINESS ET", "FINESS ET", "N° FINESS", "FINESS géographique"),
+           "numéro FINESS", help="FINESS géographique (ET) de l'établissement ; à défaut, celui de son entité juridique."),
+    Column("finess_ej", "finess", ("FINESS EJ", "N° FINESS EJ", "FINESS juridique", "FINESS entité juridique"),
+           "numéro FINESS EJ", help="FINESS de l'entité juridique (EJ) gestionnaire ; facultatif."),
     Column("raison_sociale", "text", ("Raison sociale", "Établissement", "Nom"), "raison sociale"),
-    # empty: load.sql takes the first two characters of the FINESS
+    # empty: the establishment's département in the reference, else the FINESS number's
     Column("departement", "choice", ("Département", "Dept", "Code département"), "département",
-           choices=DEPARTEMENTS),
+           choices=departement_words),
     Column("categorie", "choice", ("Catégorie", "Type d'établissement", "Statut juridique"), "catégorie",
            required=True, nullable=False, choices=CATEGORIES),
     Column("candidat", "yes_no", ("Candidat", "Candidature", "A candidaté"), "candidat", required=True,
@@ -98,10 +114,14 @@ def required_exercise() -> pl.Expr:
 
 
 class CareRegistrationRow(FinessRow):
-    """One eligible establishment in one state of the CARE follow-up (words already turned into codes)."""
+    """One eligible establishment in one state of the CARE follow-up (words already turned into codes,
+    département, région and key derived)."""
 
+    finess: str = pa.Field(nullable=True, unique=True)  # null only when the row has no FINESS at all (reported)
+    finess_ej: str = pa.Field(nullable=True)
     raison_sociale: str = pa.Field(nullable=True)
-    departement: str = pa.Field(nullable=True, isin=DEPARTEMENT_CODES)
+    departement: str = pa.Field(nullable=True)
+    region: str = pa.Field(nullable=True)
     categorie: str = pa.Field(isin=CATEGORY_CODES)
     candidat: bool
     inscrit: bool
@@ -110,124 +130,158 @@ class CareRegistrationRow(FinessRow):
     exercice_crise_statut: str = pa.Field(nullable=True, isin=STATUS_CODES)
     date_exercice: pl.Date = pa.Field(nullable=True)
 
-
-# --- rules across columns, the reference and the summary sheet -------------------------------------
-
-
-def check_rows(upload: ParsedUpload, reference: ReferenceData) -> list[Problem]:
-    problems = registered_without_candidacy(upload)
-    problems += exercise_not_required(upload)
-    problems += in_care_scope(upload, reference)
-    if not errors(problems) and upload.path.suffix.lower() == ".xlsx":
-        problems += reconcile_summary(upload)
-    return problems
+    @pa.check(
+        "finess_ej",
+        name="cle_finess_ej",
+        error="La clé de contrôle du numéro FINESS EJ est fausse (le 9e chiffre ne correspond pas aux 8 premiers). "
+        "→ Recopiez le numéro FINESS de l'entité juridique depuis l'annuaire FINESS (finess.sante.gouv.fr).",
+    )
+    def ej_check_key(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col(data.key).is_null() | finess_key_is_valid(pl.col(data.key)))
 
 
-def registered_without_candidacy(upload: ParsedUpload) -> list[Problem]:
-    """A registered establishment (inscrit = oui) must be a candidate (candidat = oui)."""
-    wrong = upload.frame.filter(pl.col("inscrit") & ~pl.col("candidat")).head(MAX_REPORTED)
-    registered_cell = upload.letters.get("inscrit", "")
-    return [
-        upload.problem(
-            f"L'établissement est inscrit au programme CARE (cellule {registered_cell}{row} = oui) "
-            "mais n'est pas candidat : un établissement inscrit est forcément candidat.",
-            "Corrigez la colonne candidat (Oui) ou la colonne inscrit (Non) de cette ligne.",
-            row=row, column="candidat", value="Non", check="inscrit_non_candidat",
-        )
-        for row in wrong[ROW]
-    ]
+# --- the CARE scope: its own reference table --------------------------------------------------------
+
+def health_establishments_of(france: pl.DataFrame, scope: Scope) -> pl.DataFrame:
+    """finess_etab_sante_france_stock20210108.csv cut to the CARE scope: the région of the territory
+    (CARE is a regional programme), or all of France; overseas départements by their three digits."""
+    departement = finess_departement(pl.col("nofinesset"))
+    regional = scope.territory.regional(scope.geography)
+    return france.with_columns(departement=departement).filter(
+        regional.includes(pl.col("departement"), scope.geography.region_of(pl.col("departement"))))
 
 
-def exercise_not_required(upload: ParsedUpload) -> list[Problem]:
-    """A crisis-exercise status on a row where the exercise is declared not required (warning)."""
-    odd = upload.frame.filter(
-        pl.col("exercice_crise_requis").not_() & pl.col("exercice_crise_statut").is_not_null()
-    ).head(MAX_REPORTED)
-    return [
-        upload.problem(
-            "Un statut d'exercice de crise est renseigné alors que l'exercice est déclaré non requis : "
-            "la ligne est acceptée mais cet exercice n'est pas compté.",
-            "Mettez « Exercice de crise requis » à Oui, ou videz le statut.",
-            row=row, column="exercice_crise_statut", value=status, severity="avertissement",
-            check="exercice_non_requis",
-        )
-        for row, status in odd.select(ROW, "exercice_crise_statut").iter_rows()
-    ]
-
-
-def care_scope_label(territory: Territory) -> str:
-    """French: the CARE scope of a territory, « la région Pays de la Loire (52), celle du département 72 »."""
-    scope = territory.regional()
-    if scope.level == "france":
-        return "la France entière"
-    label = f"la région {REGIONS.get(scope.code, scope.code)} ({scope.code})"
-    return label + (f", celle du territoire de l'entrepôt ({territory.label})" if territory.level == "departement" else "")
+CARE_SCOPE = ReferenceTable(
+    "finess_sante_pdl",  # name kept for existing queries; the CARE scope follows the territory
+    "finess_etab_sante_pdl_stock20210108.csv",
+    "Établissements de santé du périmètre du programme CARE (FINESS, 8 janvier 2021) : la région du "
+    "territoire (Pays de la Loire par défaut), ou la France entière.",
+    national=NationalFile("finess_etab_sante_france_stock20210108.csv", health_establishments_of),
+)
 
 
 def reference_departements(reference: ReferenceData) -> pl.DataFrame:
-    """finess -> département, for every establishment (ET) of the CARE reference and every legal entity
-    (EJ): the département where it has most establishments (ties: the smallest code)."""
-    known = reference.table("finess_sante_pdl")
-    establishments = known.select(pl.col("nofinesset").alias("finess"), pl.col("departement").alias("known_departement"))
+    """finess -> (département, ET) for every establishment (ET) of the CARE reference and every legal
+    entity (EJ): an EJ's département is where it has most establishments (ties: the smallest code), and
+    its ET the only one it has (none when it has several)."""
+    known = reference.table(CARE_SCOPE.name)
+    establishments = known.select(
+        pl.col("nofinesset").alias("finess"), pl.col("departement").alias("known_departement"),
+        pl.col("nofinesset").alias("known_et"), pl.col("nofinessej").alias("known_ej"))
     entities = (
-        known.group_by("nofinessej", "departement").agg(count=pl.len())
+        known.group_by("nofinessej", "departement").agg(count=pl.len(), et=pl.col("nofinesset").first())
         .sort(["nofinessej", "count", "departement"], descending=[False, True, False])
-        .unique("nofinessej", keep="first")
-        .select(pl.col("nofinessej").alias("finess"), pl.col("departement").alias("known_departement"))
+        .group_by("nofinessej", maintain_order=True)
+        .agg(pl.col("departement").first(), pl.col("count").sum(), pl.col("et").first())
+        .select(pl.col("nofinessej").alias("finess"), pl.col("departement").alias("known_departement"),
+                pl.when(pl.col("count") == 1).then(pl.col("et")).alias("known_et"),
+                pl.col("nofinessej").alias("known_ej"))
     )
     return pl.concat([establishments.unique("finess"), entities.join(establishments, on="finess", how="anti")])
 
 
-def in_care_scope(upload: ParsedUpload, reference: ReferenceData) -> list[Problem]:
-    """Gives each row its département and région, and keeps the follow-up within the CARE scope.
+def derive_scope(rows: UploadRows, reference: ReferenceData) -> pl.DataFrame:
+    """Each row's key, département and région.
 
-    The département is the one declared, else the one of the establishment in the FINESS reference
-    (an EJ: where most of its establishments are), else the first characters of the FINESS number.
-    A declared département, or else a FINESS absent from the reference, outside the scope is an error
-    (one per row); a FINESS of the scope absent from the reference a warning. Leaves `upload.frame`
-    with the département filled and a `region` column (what load.sql stores)."""
+    The key is the FINESS ET; a row with only an EJ takes the EJ's single establishment in the
+    reference, else it is keyed by the EJ (an application per legal entity). The département is the
+    one declared, else the establishment's (or the entity's) in the reference, else the FINESS
+    number's; the région is the département's."""
+    known = reference_departements(reference)
+    frame = rows.frame.with_columns(given_finess=pl.col("finess"))
+    by_ej = frame.filter(pl.col("finess").is_null() & pl.col("finess_ej").is_not_null()).join(
+        known.select(pl.col("finess").alias("finess_ej"), "known_et"), on="finess_ej", how="left")
+    frame = frame.join(by_ej.select(ROW, "known_et"), on=ROW, how="left").with_columns(
+        finess=pl.coalesce("finess", "known_et", "finess_ej")).drop("known_et")
+    frame = (
+        frame.join(known.select("finess", "known_departement"), on="finess", how="left", maintain_order="left")
+        .with_columns(finess_departement=finess_departement(pl.col("finess")))
+        .with_columns(departement_declare=pl.col("departement"),
+                      departement=pl.coalesce("departement", "known_departement", "finess_departement"))
+        .with_columns(region=reference.geography.region_of(pl.col("departement")))
+    )
+    return frame
+
+
+# --- rules across columns, the reference and the summary sheet -------------------------------------
+
+
+@rule('Un établissement inscrit au programme est forcément candidat.')
+def registered_without_candidacy(rows: UploadRows, reference: ReferenceData) -> list[Problem]:
+    """A registered establishment (inscrit = oui) must be a candidate (candidat = oui)."""
+    registered_cell = rows.letters.get("inscrit", "")
+    return rows.problems_for(rows.frame.filter(pl.col("inscrit") & ~pl.col("candidat")), lambda r: rows.problem(
+        f"L'établissement est inscrit au programme CARE (cellule {registered_cell}{r[ROW]} = oui) "
+        "mais n'est pas candidat : un établissement inscrit est forcément candidat.",
+        "Corrigez la colonne candidat (Oui) ou la colonne inscrit (Non) de cette ligne.",
+        row=r[ROW], column="candidat", value="Non", check="inscrit_non_candidat"))
+
+
+@rule("Un statut d'exercice de crise sur une ligne où l'exercice est déclaré non requis est signalé (avertissement) et n'est pas compté.")
+def exercise_not_required(rows: UploadRows, reference: ReferenceData) -> list[Problem]:
+    """A crisis-exercise status on a row where the exercise is declared not required (warning)."""
+    odd = rows.frame.filter(pl.col("exercice_crise_requis").not_() & pl.col("exercice_crise_statut").is_not_null())
+    return rows.problems_for(odd, lambda r: rows.problem(
+        "Un statut d'exercice de crise est renseigné alors que l'exercice est déclaré non requis : "
+        "la ligne est acceptée mais cet exercice n'est pas compté.",
+        "Mettez « Exercice de crise requis » à Oui, ou videz le statut.",
+        row=r[ROW], column="exercice_crise_statut", value=r["exercice_crise_statut"], severity="avertissement",
+        check="exercice_non_requis"))
+
+
+def care_scope_label(reference: ReferenceData) -> str:
+    """French: the CARE scope of the territory, « la région Pays de la Loire (52), celle du territoire… »."""
     territory = reference.territory
-    scope = territory.regional()
-    label = care_scope_label(territory)
+    scope = territory.regional(reference.geography)
+    if scope.level == "france":
+        return "la France entière"
+    return scope.label + (f", celle du territoire de l'entrepôt, {territory.label}"
+                          if territory.level == "departement" else "")
+
+
+@rule('Chaque ligne porte un numéro FINESS (ET, ou à défaut EJ) ; le département (déclaré, sinon celui du répertoire FINESS) est dans la région du territoire ; un numéro absent du répertoire FINESS 2021 est accepté avec un avertissement.')
+def in_care_scope(rows: UploadRows, reference: ReferenceData) -> list[Problem]:
+    """Keeps the follow-up within the CARE scope, and every row identified.
+
+    A row with no FINESS at all is an error. A declared département, or else a FINESS absent from the
+    reference, outside the scope is an error (one per row); a FINESS of the scope absent from the
+    reference is a warning."""
+    geography = reference.geography
+    scope = reference.territory.regional(geography)
+    label = care_scope_label(reference)
     if scope.level == "region":
-        codes = ", ".join(c for c, (_, r) in FRENCH_DEPARTEMENTS.items() if r == scope.code)
-        action_scope = f"les établissements de la région {REGIONS.get(scope.code, scope.code)} ({codes})"
+        codes = ", ".join(c for c, r in geography.region_of_departement.items() if r == scope.code)
+        action_scope = f"les établissements de {scope.label}, départements {codes}"
     else:
         action_scope = "les établissements des départements français"
-    frame = (
-        upload.frame.join(reference_departements(reference), on="finess", how="left", maintain_order="left")
-        .with_columns(finess_departement=finess_departement(pl.col("finess")))
-        .with_columns(effective=pl.coalesce("departement", "known_departement", "finess_departement"))
-        .with_columns(region=region_of(pl.col("effective")))
-    )
-    declared_outside = pl.col("departement").is_not_null() & ~scope.includes(
-        pl.col("departement"), region_of(pl.col("departement")))
-    unknown = pl.col("known_departement").is_null()
-    finess_outside = unknown & (
-        region_of(pl.col("finess_departement")).is_null()
-        | ~scope.includes(pl.col("finess_departement"), region_of(pl.col("finess_departement"))))
-    problems = []
-    for row, departement in frame.filter(declared_outside).select(ROW, "departement").head(MAX_REPORTED).iter_rows():
-        problems.append(upload.problem(
-            f"Le département {departement} ({FRENCH_DEPARTEMENTS[departement][0]}) est hors du périmètre du "
-            f"suivi CARE : {label}.",
-            f"Vérifiez le département de cette ligne : le suivi CARE ne porte que sur {action_scope}.",
-            row=row, column="departement", value=departement, check="departement_hors_region"))
-    elsewhere = frame.filter(finess_outside & ~declared_outside).head(MAX_REPORTED)
-    for row, finess, departement in elsewhere.select(ROW, "finess", "finess_departement").iter_rows():
-        problems.append(upload.problem(
-            f"Ce numéro FINESS est celui d'un établissement d'un autre département ({departement}), hors du "
-            f"périmètre du suivi CARE : {label}.",
-            f"Vérifiez le numéro : le suivi CARE ne porte que sur {action_scope}.",
-            row=row, column="finess", value=finess, check="finess_hors_region"))
-    for row, finess in frame.filter(unknown & ~finess_outside).select(ROW, "finess").head(MAX_REPORTED).iter_rows():
-        problems.append(upload.problem(
-            f"Ce numéro FINESS est bien formé mais absent du répertoire des établissements de santé de {label} "
-            "(extraction FINESS 2021) : la ligne est acceptée (établissement récent ?).",
-            "Rien à faire si l'établissement est récent ; sinon vérifiez le numéro (FINESS ET ou EJ).",
-            row=row, column="finess", value=finess, severity="avertissement", check="finess_repertoire"))
-    upload.frame = frame.with_columns(departement=pl.col("effective")).select(*upload.frame.columns, "region")
-    return sorted(problems, key=lambda p: (p.row or 0, p.column or ""))[:MAX_REPORTED * 2]
+    frame = rows.frame
+    in_scope = lambda column: scope.includes(pl.col(column), geography.region_of(pl.col(column)))  # noqa: E731
+    declared_outside = pl.col("departement_declare").is_not_null() & ~in_scope("departement_declare")
+    unknown = pl.col("known_departement").is_null() & pl.col("finess").is_not_null()
+    finess_outside = unknown & (geography.region_of(pl.col("finess_departement")).is_null() | ~in_scope("finess_departement"))
+    problems = rows.problems_for(frame.filter(pl.col("finess").is_null()), lambda r: rows.problem(
+        "La ligne ne porte aucun numéro FINESS (ni ET ni EJ) : l'établissement ne peut pas être identifié.",
+        "Saisissez le numéro FINESS géographique (ET) de l'établissement, ou à défaut celui de son entité "
+        "juridique (EJ).",
+        row=r[ROW], column="finess", check="finess_absent"))
+    problems += rows.problems_for(frame.filter(declared_outside), lambda r: rows.problem(
+        f"Le département {r['departement_declare']} ({geography.departements[r['departement_declare']]}) est hors "
+        f"du périmètre du suivi CARE : {label}.",
+        f"Vérifiez le département de cette ligne : le suivi CARE ne porte que sur {action_scope}.",
+        row=r[ROW], column="departement", value=r["departement_declare"], check="departement_hors_region"))
+    problems += rows.problems_for(frame.filter(finess_outside & ~declared_outside), lambda r: rows.problem(
+        f"Ce numéro FINESS est celui d'un établissement d'un autre département ({r['finess_departement']}), hors du "
+        f"périmètre du suivi CARE : {label}.",
+        f"Vérifiez le numéro : le suivi CARE ne porte que sur {action_scope}.",
+        row=r[ROW], column="finess" if r["given_finess"] else "finess_ej", value=r["finess"],
+        check="finess_hors_region"))
+    problems += rows.problems_for(frame.filter(unknown & ~finess_outside), lambda r: rows.problem(
+        f"Ce numéro FINESS est bien formé mais absent du répertoire des établissements de santé de {label} "
+        "(extraction FINESS 2021) : la ligne est acceptée (établissement récent ?).",
+        "Rien à faire si l'établissement est récent ; sinon vérifiez le numéro (FINESS ET ou EJ).",
+        row=r[ROW], column="finess" if r["given_finess"] else "finess_ej", value=r["finess"],
+        severity="avertissement", check="finess_repertoire"))
+    return problems
 
 
 SUMMARY_SHEETS = re.compile(r"^(synthese|recapitulatif|recap)\b")
@@ -262,7 +316,7 @@ def detail_counts(frame: pl.DataFrame) -> dict[str, int]:
 def summary_totals(path: Path, detail_sheet: str | None) -> tuple[str | None, list[tuple[int, str, str, int]]]:
     """(sheet, [(row, cell, label, number)]) of the summary sheet: 'label | number' or 'label : number'."""
     sheet = next((s for s in workbook_sheet_names(path)
-                  if s != detail_sheet and SUMMARY_SHEETS.match(normalize_header(s))), None)
+                  if s != detail_sheet and SUMMARY_SHEETS.match(word_key(s))), None)
     if sheet is None:
         return None, []
     grid = read_xlsx(path, sheet)
@@ -293,8 +347,12 @@ def _integer(text: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def reconcile_summary(upload: ParsedUpload) -> list[Problem]:
+@rule('Les totaux déclarés dans une feuille « Synthèse » ou « Récapitulatif » sont rapprochés du détail : un écart est signalé en nommant les deux nombres, sans bloquer le chargement.')
+def reconcile_summary(rows: UploadRows, reference: ReferenceData) -> list[Problem]:
     """Each declared total of the summary sheet that the detail rows do not give is a warning."""
+    if rows.path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return []
+    upload = rows
     try:
         sheet, totals = summary_totals(upload.path, upload.sheet)
     except Exception as error:  # noqa: BLE001 - an unreadable summary must not block the detail rows
@@ -305,7 +363,7 @@ def reconcile_summary(upload: ParsedUpload) -> list[Problem]:
     counted = detail_counts(upload.frame)
     problems = []
     for row, cell, label, declared in totals:
-        key = normalize_header(label)
+        key = word_key(label)
         match = next(((measure, words) for pattern, measure, words in SUMMARY_LABELS if re.search(pattern, key)), None)
         if match is None or counted[match[0]] == declared:
             continue
@@ -351,7 +409,20 @@ SOURCE = SourceUnit(
     upload_period=state_period,
     period_label="date de l'état (mois)",
     sheet_names=("Suivi établissements", "Suivi", "Établissements", "Suivi CARE", "Détail"),
-    check_rows=check_rows,
+    steward="le GCS e-santé Pays de la Loire (GRADeS), qui suit le programme CARE pour l'ARS",
+    owner="team:gcs-esante",
+    contract="Un fichier = l'état du programme CARE dans la région à une date (ou pour la France entière) : "
+    "une ligne par établissement éligible, identifié par son FINESS géographique (ET) et, s'il est donné, le "
+    "FINESS de son entité juridique (EJ). Une ligne qui ne porte que l'EJ est rattachée à son établissement "
+    "par le répertoire FINESS (à l'EJ lui-même quand il en a plusieurs). La date de l'état est le mois du nom "
+    "du fichier, à défaut la dernière date du fichier. Chaque fichier est gardé (historique par fichier) ; "
+    "les indicateurs portent sur le dernier état. Une feuille « Synthèse » peut déclarer des totaux : ils "
+    "sont rapprochés du détail, et un écart est signalé sans bloquer le chargement.",
+    derive=derive_scope,
+    rules=(registered_without_candidacy, exercise_not_required, in_care_scope, reconcile_summary),
+    reference_tables=(CARE_SCOPE,),
+    subject_column="raison_sociale",
+    write_samples=sample.write_samples,
     quality_checks=(
         QualityCheck(RECONCILIATION, "Les totaux déclarés dans la feuille de synthèse (« Synthèse », "
                      "« Récapitulatif ») correspondent aux lignes du détail ; un écart est un avertissement "
@@ -366,14 +437,16 @@ SOURCE = SourceUnit(
                   "Établissements inscrits / établissements éligibles (une ligne du suivi = un établissement "
                   "éligible), sur le dernier état déposé ; segment NULL = ensemble, sinon la catégorie "
                   "(ght, non_lucratif, prive). Par région (celle du territoire, toutes pour la France) et par "
-                  "département.", "taux"),
-        Indicator("care_candidates_by_category", "Établissements candidats au programme CARE, par catégorie", 4,
+                  "département.", "taux", segments=CATEGORY_LABELS),
+        Indicator("care_candidates_by_category", "Établissements candidats au programme CARE", 4,
                   "Numérateur = établissements candidats, dénominateur = établissements éligibles de la catégorie "
-                  "(segment ght, non_lucratif, prive ; NULL = ensemble), valeur = part des candidats.", "taux"),
+                  "(segment ght, non_lucratif, prive ; NULL = ensemble), valeur = part des candidats.", "taux",
+                  segments=CATEGORY_LABELS),
         Indicator("crisis_exercise_status", "Exercices de crise cyber par statut", 4,
                   "Établissements devant réaliser un exercice de crise, par statut (segment realise, programme, "
                   "a_realiser) / établissements devant en réaliser un (colonne « Exercice de crise requis », "
                   "à défaut ligne avec un statut). L'écart avec le total déclaré dans la synthèse est signalé "
-                  "par le contrôle reconciliation_synthese.", "taux"),
+                  "par le contrôle reconciliation_synthese.", "taux",
+                  segments={"realise": "réalisé", "programme": "programmé", "a_realiser": "à réaliser"}),
     ),
 )

@@ -59,10 +59,10 @@ valued AS (
 )
 SELECT
     indicator_id, territory_level, territory_code, period, segment,
-    numerator::DOUBLE AS numerator,
-    denominator::DOUBLE AS denominator,
+    numerator::BIGINT AS numerator,
+    denominator::BIGINT AS denominator,
     CASE WHEN denominator > 0 THEN numerator / denominator END AS value,
     'taux' AS unit,
+    CASE WHEN denominator = 0 THEN 'Aucun établissement concerné : taux non défini.' END AS note,
     [upload_sha256] AS upload_sha256
 FROM valued
-ORDER BY ALL

@@ -1,13 +1,14 @@
 -- Each accepted file is one state of the follow-up: its rows are kept with its state date (history
 -- by file); the indicators take the latest state. The steward's words are already codes here (the
--- "choice" columns of __init__.py); département and région come filled by the scope check
--- (in_care_scope: declared, else the establishment's in the FINESS reference, else the FINESS number's).
+-- "choice" columns of __init__.py); key, département and région come derived (derive_scope: the
+-- département declared, else the establishment's in the FINESS reference, else the FINESS number's).
 DELETE FROM staging.care_registrations WHERE upload_sha256 = $sha256;
 INSERT INTO staging.care_registrations BY NAME
 SELECT
     $period AS period,
-    (SELECT coalesce(max(load_order), 0) + 1 FROM staging.care_registrations) AS load_order,
+    $load_order AS load_order,
     finess,
+    finess_ej,
     raison_sociale,
     departement,
     region,

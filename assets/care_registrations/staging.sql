@@ -3,6 +3,7 @@ CREATE TABLE IF NOT EXISTS staging.care_registrations (
     period DATE NOT NULL,
     load_order INTEGER NOT NULL,
     finess VARCHAR NOT NULL,
+    finess_ej VARCHAR,
     raison_sociale VARCHAR,
     departement VARCHAR NOT NULL,
     region VARCHAR NOT NULL,
@@ -16,17 +17,11 @@ CREATE TABLE IF NOT EXISTS staging.care_registrations (
     upload_sha256 VARCHAR NOT NULL,
     source_row BIGINT NOT NULL
 );
--- The words as written were stored until the shared "choice" parser: drop them from older working databases.
-ALTER TABLE staging.care_registrations DROP COLUMN IF EXISTS departement_saisi;
-ALTER TABLE staging.care_registrations DROP COLUMN IF EXISTS categorie_saisie;
-ALTER TABLE staging.care_registrations DROP COLUMN IF EXISTS exercice_crise_statut_saisi;
--- The région came with national scope; every row loaded before it was of Pays de la Loire.
-ALTER TABLE staging.care_registrations ADD COLUMN IF NOT EXISTS region VARCHAR;
-UPDATE staging.care_registrations SET region = '52' WHERE region IS NULL;
 COMMENT ON TABLE staging.care_registrations IS 'Suivi validé du programme CARE : une ligne par établissement éligible et par fichier déposé (chaque fichier est un état ; les indicateurs utilisent le dernier).';
 COMMENT ON COLUMN staging.care_registrations.period IS 'Date de l''état (premier jour du mois) : mois du nom du fichier, sinon dernière date du fichier, sinon date du dépôt.';
 COMMENT ON COLUMN staging.care_registrations.load_order IS 'Ordre de chargement des fichiers (à date d''état égale, le fichier chargé le plus tard fait foi).';
-COMMENT ON COLUMN staging.care_registrations.finess IS 'Numéro FINESS de l''établissement (ET) ou de l''entité juridique (EJ).';
+COMMENT ON COLUMN staging.care_registrations.finess IS 'Numéro FINESS de l''établissement (ET) ; à défaut celui de l''entité juridique (EJ) quand elle a plusieurs établissements.';
+COMMENT ON COLUMN staging.care_registrations.finess_ej IS 'Numéro FINESS de l''entité juridique (EJ) gestionnaire, tel que donné par le fichier.';
 COMMENT ON COLUMN staging.care_registrations.raison_sociale IS 'Raison sociale déclarée.';
 COMMENT ON COLUMN staging.care_registrations.departement IS 'Code du département (44, 49, 53, 72, 85 en Pays de la Loire) : déclaré, sinon celui de l''établissement au répertoire FINESS (une entité juridique : celui de la plupart de ses établissements), sinon les premiers caractères du numéro FINESS.';
 COMMENT ON COLUMN staging.care_registrations.region IS 'Code de la région du département (52 = Pays de la Loire) : le suivi CARE porte sur la région du territoire de l''entrepôt.';

@@ -1,37 +1,53 @@
 """Source `mes_statistics`: Mon espace santé usage statistics (roadmap objective 2).
 
 One row per territory (commune, EPCI or département) and month; one or many months per file.
-A later file that repeats a (territory, month) replaces it (load.sql). See shared/sources.md.
+A later file that repeats a (territory, month) replaces it (load.sql). The contract, in French,
+is the generated page docs/sources/mes_statistics.md.
 
 Everything here is vectorised (polars expressions); Python only loops over the few rows that
-fail, to build their messages (at most `MAX_MESSAGES` per rule), so that an extract for all
-of France (~35,000 communes x 24 months) is validated in seconds.
+fail, to build their messages (at most a few hundred per rule), so that an extract for all of
+France (~35,000 communes x 24 months) is validated in seconds.
 
-Territories outside the département in scope (a national extract) are recognised through the
+Territories outside the territory in scope (a national extract) are recognised through the
 national COG (reference/cog2025_communes_france.csv): they are valid but out of scope, reported
-in one warning and not loaded. A code found in no reference is an error.
+in one warning and not loaded. A code found in no reference is an error. A commune with no
+inhabitant (the COG has six, the Meuse villages "morts pour la France") is accepted: its values
+per inhabitant are undefined (NULL, with a note), and its rows count in the sums above it.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
 
-from pipelines.schemas import UploadedRow
-from pipelines.problems import Problem
-from pipelines.reference import ReferenceData
-from pipelines.source import Column, Indicator, MonthlyPeriods, QualityCheck, SourceUnit
-from pipelines.validation import ROW, ParsedUpload, per_distinct_value
+from assets.mes_statistics import sample
+from pipelines.contract import (
+    FIRST_MONTH,
+    ROW,
+    Column,
+    Indicator,
+    MonthlyPeriods,
+    Problem,
+    QualityCheck,
+    ReferenceData,
+    SourceUnit,
+    UploadedRow,
+    UploadRows,
+    format_count,
+    format_month,
+    per_distinct_value,
+    this_month,
+    word_key_expr,
+    rule,
+)
 
-MAX_MESSAGES = 500  # problems listed per rule; the rest are counted
 COUNTS = ("population", "profils_ouverts", "profils_alimentes", "documents_ajoutes")
 LEVELS = ("commune", "epci", "departement")
 LEVEL_LABELS = {"commune": "la commune", "epci": "l'EPCI", "departement": "le département"}
-# What stewards write in the "Niveau" column, after lower-casing, removing accents and punctuation.
+# What stewards write in the "Niveau" column (compared by word key: case, accents, punctuation ignored).
 LEVEL_ALIASES = {
     "commune": "commune", "communes": "commune", "com": "commune", "comm": "commune",
     "epci": "epci", "intercommunalite": "epci", "interco": "epci", "groupement": "epci",
@@ -45,8 +61,6 @@ CODE_FORMATS = {  # the code expected at each level
 }
 FRANCE_COMMUNES = "cog2025_communes_france.csv"  # reference/SOURCES.md, file 7
 
-# Mon espace santé opened to everyone in January 2022: no statistics can exist for an earlier month.
-FIRST_MONTH = dt.date(2022, 1, 1)
 RECONCILIATION_CHECK = "mes_totaux_concordants"
 SERIES_CHECK = "mes_series_completes"
 
@@ -72,17 +86,9 @@ COLUMNS = (
 )
 
 
-def level_key(expr: pl.Expr) -> pl.Expr:
-    """'Département ' -> 'departement', 'EPCI' -> 'epci' (case, accents, punctuation ignored)."""
-    return (
-        expr.str.normalize("NFKD").str.replace_all(r"\p{M}", "").str.to_lowercase()
-        .str.replace_all(r"[^a-z0-9]+", " ").str.strip_chars()
-    )
-
-
 def given_level(expr: pl.Expr) -> pl.Expr:
-    """The level written in the file, canonical; null when empty or not recognised."""
-    return level_key(expr).replace_strict(LEVEL_ALIASES, default=None, return_dtype=pl.String)
+    """The level written in the file, canonical ('Département ' -> 'departement'); null when empty or unknown."""
+    return word_key_expr(expr).replace_strict(LEVEL_ALIASES, default=None, return_dtype=pl.String)
 
 
 def territory_code(expr: pl.Expr) -> pl.Expr:
@@ -118,17 +124,6 @@ class MesStatisticsRow(UploadedRow):
     documents_ajoutes: int = pa.Field(nullable=True)
 
     @pa.check(
-        "niveau",
-        name="niveau_reconnu",
-        error="Le niveau géographique n'est pas reconnu. "
-        "→ Écrivez « commune », « EPCI » ou « département », ou laissez la cellule vide "
-        "(le niveau est alors déduit de la longueur du code : 5 = commune, 9 = EPCI, 2 ou 3 = département).",
-    )
-    def level_is_known(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        column = pl.col(data.key)
-        return data.lazyframe.select(column.is_null() | given_level(column).is_not_null())
-
-    @pa.check(
         "mois",
         name="mois_possible",
         error=f"Ce mois est impossible : Mon espace santé est ouvert à tous depuis {FIRST_MONTH:%m/%Y} et "
@@ -136,24 +131,13 @@ class MesStatisticsRow(UploadedRow):
     )
     def month_is_possible(cls, data: pa.PolarsData) -> pl.LazyFrame:
         column = pl.col(data.key)
-        this_month = dt.date.today().replace(day=1)
-        return data.lazyframe.select(column.is_null() | column.is_between(FIRST_MONTH, this_month))
+        return data.lazyframe.select(column.is_null() | column.is_between(FIRST_MONTH, this_month()))
 
     @pa.check(
-        "population",
-        name="population_positive",
-        error="La population doit être strictement positive (un territoire sans habitant ne peut pas "
-        "servir de dénominateur). → Saisissez la population municipale du territoire (INSEE).",
-    )
-    def population_is_positive(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        column = pl.col(data.key)
-        return data.lazyframe.select(column.is_null() | (column > 0))
-
-    @pa.check(
-        "profils_ouverts", "profils_alimentes", "documents_ajoutes",
+        "population", "profils_ouverts", "profils_alimentes", "documents_ajoutes",
         name="effectif_positif",
         error="Un effectif ne peut pas être négatif. → Saisissez le nombre tel que publié par "
-        "l'Assurance Maladie (0 s'il n'y en a aucun).",
+        "l'Assurance Maladie (0 s'il n'y en a aucun ; une commune sans habitant a une population de 0).",
     )
     def count_is_not_negative(cls, data: pa.PolarsData) -> pl.LazyFrame:
         column = pl.col(data.key)
@@ -216,110 +200,107 @@ def _territories(reference: ReferenceData, memberships: pl.DataFrame) -> pl.Data
     return known.select("niveau", "code_territoire", "in_scope", "members", "members_in_scope")
 
 
-def _number(value: int | None) -> str:
-    return "?" if value is None else f"{value:,}".replace(",", "\u202f")
-
-
-def _month(value) -> str:
-    return value.strftime("%Y-%m") if value is not None else "?"
-
-
-def check_territories(upload: ParsedUpload, reference: ReferenceData) -> list[Problem]:
-    """Levels and codes, reference, one row per (niveau, code, mois), totals against their communes.
-
-    Leaves `upload.frame` with the canonical level and code (what load.sql stores) and an
-    `in_scope` flag (rows of another département are valid but not loaded).
-    """
-    frame = upload.frame.with_columns(per_distinct_value(upload.frame["code_territoire"], territory_code))
+def derive_territories(rows: UploadRows, reference: ReferenceData) -> pl.DataFrame:
+    """The canonical level and code of each row (what load.sql stores), and what the reference knows of
+    the territory: `in_scope` (null: unknown territory; false: valid, of another territory, not loaded),
+    its communes (`members`) and those in scope (`members_in_scope`)."""
+    frame = rows.frame.with_columns(per_distinct_value(rows.frame["code_territoire"], territory_code),
+                                    niveau_saisi=pl.col("niveau"))
     levels = frame.select(pl.struct("niveau", "code_territoire").alias("level_and_code")).to_series()
     frame = frame.with_columns(per_distinct_value(
         levels, lambda both: effective_level(both.struct.field("niveau"), both.struct.field("code_territoire"))
     ).alias("niveau"))
-    problems: list[Problem] = []
+    territories = _territories(reference, commune_memberships(reference))
+    return frame.join(territories, on=["niveau", "code_territoire"], how="left", maintain_order="left")
 
-    def report(failing: pl.DataFrame, message, action, column: str, check: str, severity: str = "erreur"):
-        for row in failing.head(MAX_MESSAGES).iter_rows(named=True):
-            problems.append(upload.problem(
-                message(row), action, row=row[ROW], column=column, value=row.get(column),
-                severity=severity, check=check))
-        if failing.height > MAX_MESSAGES:
-            problems.append(upload.problem(
-                f"… et {failing.height - MAX_MESSAGES} autre(s) ligne(s) avec le même problème.", action,
-                column=column, severity=severity, check=check))
 
-    # Level: given, or inferable from the code.
-    undetermined = frame.filter(pl.col("niveau").is_null() & pl.col("code_territoire").is_not_null())
-    report(undetermined,
-           lambda r: f"Impossible de déduire le niveau géographique d'un code de {len(r['code_territoire'])} "
-                     "caractère(s) (5 = commune, 9 = EPCI, 2 ou 3 = département).",
-           "Renseignez la colonne « Niveau » (commune, EPCI ou département) ou corrigez le code.",
-           "code_territoire", "niveau_indetermine")
+def _malformed() -> pl.Expr:
+    wrong = pl.lit(False)
+    for level, (pattern, _) in CODE_FORMATS.items():
+        wrong = wrong | ((pl.col("niveau") == level) & ~pl.col("code_territoire").str.contains(pattern))
+    return wrong
 
-    # Code format of its level.
+
+@rule('Le niveau (commune, EPCI, département) est reconnu ou se déduit du code ; le code a le format de son niveau et existe dans le COG 2025.')
+def check_codes(rows: UploadRows, reference: ReferenceData) -> list[Problem]:
+    """A level given or inferable, a code of its level's format, a territory of the reference."""
+    frame = rows.frame
+    problems = rows.problems_for(
+        frame.filter(pl.col("niveau_saisi").is_not_null() & given_level(pl.col("niveau_saisi")).is_null()),
+        lambda r: rows.problem(
+            "Le niveau géographique n'est pas reconnu.",
+            "Écrivez « commune », « EPCI » ou « département », ou laissez la cellule vide (le niveau est alors "
+            "déduit de la longueur du code : 5 = commune, 9 = EPCI, 2 ou 3 = département).",
+            row=r[ROW], column="niveau", value=r["niveau_saisi"], check="niveau_reconnu"))
+    frame = frame.filter(pl.col("niveau_saisi").is_null() | given_level(pl.col("niveau_saisi")).is_not_null())
+    problems += rows.problems_for(
+        frame.filter(pl.col("niveau").is_null() & pl.col("code_territoire").is_not_null()), lambda r: rows.problem(
+            f"Impossible de déduire le niveau géographique d'un code de {len(r['code_territoire'])} "
+            "caractère(s) (5 = commune, 9 = EPCI, 2 ou 3 = département).",
+            "Renseignez la colonne « Niveau » (commune, EPCI ou département) ou corrigez le code.",
+            row=r[ROW], column="code_territoire", value=r["code_territoire"], check="niveau_indetermine"))
     for level, (pattern, expected) in CODE_FORMATS.items():
         malformed = frame.filter((pl.col("niveau") == level) & ~pl.col("code_territoire").str.contains(pattern))
-        report(malformed,
-               lambda r, level=level: f"Ce code n'a pas le format attendu pour {LEVEL_LABELS[level]}.",
-               f"Saisissez {expected}.", "code_territoire", "code_territoire_format")
-    if problems:
-        return problems
-
-    # Reference: known territory, in scope or not.
-    memberships = commune_memberships(reference)
-    territories = _territories(reference, memberships)
-    frame = frame.join(territories, on=["niveau", "code_territoire"], how="left")
-    unknown = frame.filter(pl.col("in_scope").is_null())
-    report(unknown.filter(pl.col("niveau") == "commune"),
-           lambda r: "Ce code commune n'existe pas dans le code officiel géographique (COG 2025).",
-           "Saisissez le code INSEE de la commune (5 caractères, par exemple 72181), pas son code postal.",
-           "code_territoire", "commune_inconnue")
-    report(unknown.filter(pl.col("niveau") == "epci"),
-           lambda r: "Ce numéro SIREN n'est celui d'aucun EPCI du code officiel géographique (COG 2025).",
-           "Saisissez le SIREN de l'EPCI (9 chiffres) tel qu'il figure dans le COG.",
-           "code_territoire", "epci_inconnu")
-    report(unknown.filter(pl.col("niveau") == "departement"),
-           lambda r: "Ce code n'est celui d'aucun département.",
-           "Saisissez le code du département (par exemple 72).",
-           "code_territoire", "departement_inconnu")
-
-    # One row per territory and month.
-    key = ["niveau", "code_territoire", "mois"]
-    duplicated = (
-        frame.filter(pl.struct(key).is_duplicated())
-        .with_columns(rows=pl.col(ROW).over(key, mapping_strategy="join"))
-    )
-    report(duplicated,
-           lambda r: f"Le territoire {r['code_territoire']} ({r['niveau']}) apparaît plusieurs fois pour le mois "
-                     f"{_month(r['mois'])} : aussi ligne(s) "
-                     + ", ".join(str(x) for x in r["rows"] if x != r[ROW])[:200] + ".",
-           "Gardez une seule ligne par territoire et par mois (supprimez les doublons).",
-           "code_territoire", "territoire_mois_unique")
-
-    outside = frame.filter(pl.col("in_scope") == False)  # noqa: E712 - polars expression
-    if outside.height:
-        codes = outside.select(pl.col("code_territoire").n_unique()).item()
-        problems.append(upload.problem(
-            f"{outside.height} ligne(s) ({codes} territoire(s)) concernent des territoires hors du périmètre "
-            f"de l'entrepôt ({reference.territory.label}) (par exemple {outside['code_territoire'][0]}, ligne {outside[ROW][0]}) : "
-            "elles sont ignorées.",
-            "Rien à faire si le fichier est une extraction nationale ; sinon vérifiez les codes.",
-            column="code_territoire", severity="avertissement", check="hors_departement"))
-
-    problems.extend(_reconcile_totals(upload, frame, memberships, reference))
-    upload.frame = frame.select(*upload.frame.columns, pl.col("in_scope").fill_null(False))
+        problems += rows.problems_for(malformed, lambda r, level=level, expected=expected: rows.problem(
+            f"Ce code n'a pas le format attendu pour {LEVEL_LABELS[level]}.", f"Saisissez {expected}.",
+            row=r[ROW], column="code_territoire", value=r["code_territoire"], check="code_territoire_format"))
+    unknown = frame.filter(pl.col("in_scope").is_null() & pl.col("niveau").is_not_null() & ~_malformed())
+    for level, message, action, check in (
+        ("commune", "Ce code commune n'existe pas dans le code officiel géographique (COG 2025).",
+         "Saisissez le code INSEE de la commune (5 caractères, par exemple 72181), pas son code postal.",
+         "commune_inconnue"),
+        ("epci", "Ce numéro SIREN n'est celui d'aucun EPCI du code officiel géographique (COG 2025).",
+         "Saisissez le SIREN de l'EPCI (9 chiffres) tel qu'il figure dans le COG.", "epci_inconnu"),
+        ("departement", "Ce code n'est celui d'aucun département.",
+         "Saisissez le code du département (par exemple 72).", "departement_inconnu"),
+    ):
+        problems += rows.problems_for(unknown.filter(pl.col("niveau") == level), lambda r, m=message, a=action, c=check:
+                                      rows.problem(m, a, row=r[ROW], column="code_territoire",
+                                                   value=r["code_territoire"], check=c))
     return problems
 
 
-def _reconcile_totals(upload: ParsedUpload, frame: pl.DataFrame, memberships: pl.DataFrame,
-                      reference: ReferenceData) -> list[Problem]:
+@rule('Une seule ligne par territoire et par mois.')
+def check_one_row_per_territory_and_month(rows: UploadRows, reference: ReferenceData) -> list[Problem]:
+    key = ["niveau", "code_territoire", "mois"]
+    duplicated = (
+        rows.frame.filter(pl.struct(key).is_duplicated() & pl.col("niveau").is_not_null())
+        .with_columns(same=pl.col(ROW).implode().over(key))
+    )
+    return rows.problems_for(duplicated, lambda r: rows.problem(
+        f"Le territoire {r['code_territoire']} ({r['niveau']}) apparaît plusieurs fois pour le mois "
+        f"{format_month(r['mois'])} : aussi ligne(s) " + ", ".join(str(x) for x in r["same"] if x != r[ROW])[:200] + ".",
+        "Gardez une seule ligne par territoire et par mois (supprimez les doublons).",
+        row=r[ROW], column="code_territoire", value=r["code_territoire"], check="territoire_mois_unique"))
+
+
+@rule("Les territoires hors du territoire de l'entrepôt (extraction nationale) sont signalés en un avertissement et ne sont pas chargés.")
+def report_out_of_scope(rows: UploadRows, reference: ReferenceData) -> list[Problem]:
+    """Rows of territories outside the territory in scope: one warning, they are not loaded."""
+    outside = rows.frame.filter(pl.col("in_scope") == False)  # noqa: E712 - polars expression
+    if outside.height == 0:
+        return []
+    codes = outside.select(pl.col("code_territoire").n_unique()).item()
+    return [rows.problem(
+        f"{outside.height} ligne(s) ({codes} territoire(s)) concernent des territoires hors du périmètre "
+        f"de l'entrepôt, {reference.territory.label} (par exemple {outside['code_territoire'][0]}, ligne "
+        f"{outside[ROW][0]}) : elles sont ignorées.",
+        "Rien à faire si le fichier est une extraction nationale ; sinon vérifiez les codes.",
+        column="code_territoire", severity="avertissement", check="hors_departement")]
+
+
+@rule('Les lignes de total (EPCI, département) égalent la somme de leurs communes du même fichier et du même mois ; sinon un avertissement donne les deux nombres.')
+def reconcile_totals(rows: UploadRows, reference: ReferenceData) -> list[Problem]:
     """EPCI and département total rows against the sum of their communes of the same file and month.
 
     Compared when the file has at least one commune of the territory that month, and, for a
-    territory that extends beyond the département (an EPCI across the border), only when every
+    territory that extends beyond the territory in scope (an EPCI across the border), only when every
     one of its communes is in the file (otherwise its total cannot be rebuilt from the file).
     """
+    frame = rows.frame
     if frame.filter(pl.col("niveau").is_in(["epci", "departement"])).height == 0:
         return []  # communes only (the usual extract): no total to reconcile
+    memberships = commune_memberships(reference)
     communes = frame.filter(pl.col("niveau") == "commune").join(
         memberships.select("code_insee", "departement", "epci_siren"),
         left_on="code_territoire", right_on="code_insee", how="inner",
@@ -340,17 +321,15 @@ def _reconcile_totals(upload: ParsedUpload, frame: pl.DataFrame, memberships: pl
     for column in COUNTS:
         label = next(c.label for c in COLUMNS if c.name == column)
         mismatched = totals.filter(pl.col(column) != pl.col(f"{column}_communes"))
-        for row in mismatched.head(MAX_MESSAGES).iter_rows(named=True):
-            problems.append(upload.problem(
-                f"Le total déclaré pour {LEVEL_LABELS[row['niveau']]} {row['code_territoire']} en "
-                f"{_month(row['mois'])} ne correspond pas à la somme de ses communes dans le fichier "
-                f"({row['communes']} commune(s) sur {row['members_in_scope']}) : {label} "
-                f"{_number(row[column])} déclaré(s), {_number(row[f'{column}_communes'])} en additionnant les "
-                "communes. Les indicateurs sont calculés sur la somme des communes.",
-                "Vérifiez que le total et le détail viennent de la même extraction ; corrigez la ligne de "
-                "total ou complétez les communes.",
-                row=row[ROW], column=column, value=row[column], severity="avertissement",
-                check=RECONCILIATION_CHECK))
+        problems += rows.problems_for(mismatched, lambda r, column=column, label=label: rows.problem(
+            f"Le total déclaré pour {LEVEL_LABELS[r['niveau']]} {r['code_territoire']} en "
+            f"{format_month(r['mois'])} ne correspond pas à la somme de ses communes dans le fichier "
+            f"({r['communes']} commune(s) sur {r['members_in_scope']}) : {label} "
+            f"{format_count(r[column])} déclaré(s), {format_count(r[f'{column}_communes'])} en additionnant les "
+            "communes. Les indicateurs sont calculés sur la somme des communes.",
+            "Vérifiez que le total et le détail viennent de la même extraction ; corrigez la ligne de "
+            "total ou complétez les communes.",
+            row=r[ROW], column=column, value=r[column], severity="avertissement", check=RECONCILIATION_CHECK))
     return problems
 
 
@@ -369,7 +348,17 @@ SOURCE = SourceUnit(
     upload_period=month_of_upload,
     period_label="mois couvert",
     sheet_names=("Statistiques MES", "Statistiques", "Données", "MES"),
-    check_rows=check_territories,
+    steward="la CPAM de la Sarthe, qui transmet les extractions de l'Assurance Maladie",
+    owner="team:cpam-sarthe",
+    contract="Une extraction des statistiques Mon espace santé de l'Assurance Maladie (csv ou xlsx) : une ligne "
+    "par territoire (commune, EPCI ou département) et par mois, un ou plusieurs mois par fichier. Un fichier "
+    "plus récent qui répète un territoire et un mois le remplace ; les autres mois sont gardés. Les lignes "
+    "d'EPCI ou de département sont rapprochées de la somme de leurs communes. Une extraction nationale est "
+    "acceptée : les territoires hors du territoire de l'entrepôt sont signalés et ignorés.",
+    derive=derive_territories,
+    rules=(check_codes, check_one_row_per_territory_and_month, report_out_of_scope, reconcile_totals),
+    subject_column="libelle",
+    write_samples=sample.write_samples,
     quality_checks=(
         QualityCheck(
             RECONCILIATION_CHECK,
@@ -388,7 +377,7 @@ SOURCE = SourceUnit(
     ),
     freshness_days=100,
     # documents per inhabitant sums the 12 months ending each month: a month changes 12 values
-    monthly=MonthlyPeriods(column="mois", first_month=f"{FIRST_MONTH:%Y-%m}", window=12),
+    monthly=MonthlyPeriods(column="mois", window=12),
     indicators=(
         Indicator("mes_profiles_fed_rate", "Profils Mon espace santé alimentés", 2,
                   "Profils Mon espace santé ayant reçu au moins un document / profils ouverts, en fin de mois. "
@@ -396,7 +385,8 @@ SOURCE = SourceUnit(
         Indicator("mes_documents_per_inhabitant", "Documents ajoutés dans Mon espace santé par habitant sur 12 mois",
                   2,
                   "Documents ajoutés au cours des 12 mois se terminant le mois considéré / population du mois. "
-                  "Non calculé si l'un des 12 mois manque pour le territoire. EPCI et département : somme des "
-                  "communes (rapport des sommes).", "par habitant"),
+                  "Non calculé si l'un des 12 mois manque pour le territoire ; non défini (NULL, avec une note) "
+                  "pour un territoire sans habitant. EPCI et département : somme des communes (rapport des "
+                  "sommes).", "par habitant"),
     ),
 )

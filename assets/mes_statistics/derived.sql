@@ -3,7 +3,6 @@
 -- and checks.sql. A table, not a view: the windows are computed once, not once per reader.
 -- EPCI and département = sums of their communes of the reference when the month has commune rows,
 -- else the total row a file gave.
-DROP VIEW IF EXISTS staging.mes_statistics_series;  -- the view this table replaces (older warehouses)
 
 CREATE OR REPLACE TABLE staging.mes_territory_month AS
 WITH upload AS (

@@ -4,7 +4,7 @@ CREATE TABLE IF NOT EXISTS staging.mes_statistics (
     code_territoire VARCHAR NOT NULL,
     mois DATE NOT NULL,
     libelle VARCHAR,
-    population BIGINT NOT NULL CHECK (population > 0),
+    population BIGINT NOT NULL CHECK (population >= 0),
     profils_ouverts BIGINT NOT NULL CHECK (profils_ouverts >= 0),
     profils_alimentes BIGINT NOT NULL CHECK (profils_alimentes >= 0 AND profils_alimentes <= profils_ouverts),
     documents_ajoutes BIGINT NOT NULL CHECK (documents_ajoutes >= 0),
@@ -16,7 +16,7 @@ COMMENT ON COLUMN staging.mes_statistics.niveau IS 'Niveau géographique : commu
 COMMENT ON COLUMN staging.mes_statistics.code_territoire IS 'Code INSEE de la commune, SIREN de l''EPCI ou code du département.';
 COMMENT ON COLUMN staging.mes_statistics.mois IS 'Mois des statistiques (premier jour du mois).';
 COMMENT ON COLUMN staging.mes_statistics.libelle IS 'Libellé du territoire tel qu''écrit dans le fichier.';
-COMMENT ON COLUMN staging.mes_statistics.population IS 'Population du territoire donnée par le fichier pour ce mois.';
+COMMENT ON COLUMN staging.mes_statistics.population IS 'Population du territoire donnée par le fichier pour ce mois (0 pour une commune sans habitant).';
 COMMENT ON COLUMN staging.mes_statistics.profils_ouverts IS 'Profils Mon espace santé ouverts en fin de mois.';
 COMMENT ON COLUMN staging.mes_statistics.profils_alimentes IS 'Profils ayant reçu au moins un document, en fin de mois.';
 COMMENT ON COLUMN staging.mes_statistics.documents_ajoutes IS 'Documents ajoutés au cours du mois.';

@@ -7,7 +7,7 @@ WITH answer AS (
         s.mssante,
         s.fax,
         s.upload_sha256,
-        substr(s.finess, 1, 2) AS departement,
+        s.departement,
         coalesce(s.code_commune, f.code_insee_derive) AS commune,
         f.nofinesset IS NOT NULL AS in_reference
     FROM staging.pharmacy_survey AS s
@@ -21,7 +21,7 @@ answer_by_territory AS (
     SELECT 'commune', commune, * FROM answer WHERE commune IS NOT NULL
 ),
 pharmacy_in_reference AS (
-    SELECT f.nofinesset AS finess, substr(f.nofinesset, 1, 2) AS departement, f.code_insee_derive AS commune, c.epci_siren
+    SELECT f.nofinesset AS finess, f.departement, f.code_insee_derive AS commune, c.epci_siren
     FROM ref.finess_et AS f LEFT JOIN ref.commune AS c ON c.code_insee = f.code_insee_derive
     WHERE f.categetab = '620'
 ),
@@ -89,10 +89,10 @@ progress AS (
 )
 SELECT
     indicator_id, territory_level, territory_code, period, segment,
-    numerator::DOUBLE AS numerator,
-    denominator::DOUBLE AS denominator,
+    numerator::BIGINT AS numerator,
+    denominator::BIGINT AS denominator,
     CASE WHEN denominator > 0 THEN numerator / denominator END AS value,
     'taux' AS unit,
+    CASE WHEN denominator = 0 THEN 'Aucune officine concernée : taux non défini.' END AS note,
     upload_sha256
 FROM (SELECT * FROM rate UNION ALL SELECT * FROM progress)
-ORDER BY ALL

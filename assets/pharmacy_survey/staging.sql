@@ -2,6 +2,7 @@
 CREATE TABLE IF NOT EXISTS staging.pharmacy_survey (
     wave DATE NOT NULL,
     finess VARCHAR NOT NULL,
+    departement VARCHAR NOT NULL,
     raison_sociale VARCHAR,
     code_commune VARCHAR,
     mssante BOOLEAN,
@@ -15,6 +16,7 @@ CREATE TABLE IF NOT EXISTS staging.pharmacy_survey (
 COMMENT ON TABLE staging.pharmacy_survey IS 'Réponses validées à l''enquête MSSanté et fax des officines, une ligne par officine et par vague.';
 COMMENT ON COLUMN staging.pharmacy_survey.wave IS 'Vague d''enquête (premier jour du mois).';
 COMMENT ON COLUMN staging.pharmacy_survey.finess IS 'Numéro FINESS géographique (ET) de l''officine.';
+COMMENT ON COLUMN staging.pharmacy_survey.departement IS 'Département de l''officine, déduit de son numéro FINESS (971 à 976 outre-mer).';
 COMMENT ON COLUMN staging.pharmacy_survey.raison_sociale IS 'Raison sociale déclarée.';
 COMMENT ON COLUMN staging.pharmacy_survey.code_commune IS 'Code INSEE de la commune déclaré (sinon pris du répertoire FINESS).';
 COMMENT ON COLUMN staging.pharmacy_survey.mssante IS 'Équipée d''une boîte aux lettres MSSanté (NULL = sans réponse).';

@@ -7,19 +7,13 @@ are not significant: "Équipée MSSanté ?" and "equipee  mssante" are the same 
 from __future__ import annotations
 
 import re
-import unicodedata
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from pipelines.foundation.text import word_key
 
 HEADER_SEARCH_ROWS = 30  # title rows a steward may put above the header
-
-
-def normalize_header(text: object) -> str:
-    if text is None:
-        return ""
-    decomposed = unicodedata.normalize("NFKD", str(text))
-    without_accents = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]+", " ", without_accents.lower()).strip()
+MERGED_HEADER = re.compile(r"\s*(?:/|\+|&|\bet\b|\bou\b|;)\s*")  # "Équipée MSSanté / Possède un fax"
 
 
 @dataclass(frozen=True)
@@ -29,6 +23,7 @@ class HeaderMatch:
     originals: dict[str, str]  # canonical name -> header as written
     ignored: list[str]  # headers present but not part of the contract
     duplicates: dict[str, list[str]]  # canonical name -> several headers that mean it
+    merged: dict[str, list[str]] = field(default_factory=dict)  # header as written -> the columns it joins
 
 
 def build_vocabulary(variants_by_column: dict[str, Sequence[str]]) -> dict[str, str]:
@@ -36,7 +31,7 @@ def build_vocabulary(variants_by_column: dict[str, Sequence[str]]) -> dict[str, 
     vocabulary: dict[str, str] = {}
     for canonical, variants in variants_by_column.items():
         for variant in (canonical, *variants):
-            vocabulary.setdefault(normalize_header(variant), canonical)
+            vocabulary.setdefault(word_key(variant), canonical)
     return vocabulary
 
 
@@ -48,7 +43,7 @@ def locate_header(rows: Iterable[Sequence[object]], vocabulary: dict[str, str]) 
         if index >= HEADER_SEARCH_ROWS:
             break
         cached.append(row)
-        score = len({vocabulary[h] for h in map(normalize_header, row) if h in vocabulary})
+        score = len({vocabulary[h] for h in map(word_key, row) if h in vocabulary})
         if score and (best is None or score > best[0]):
             best = (score, index)
     if best is None:
@@ -58,15 +53,27 @@ def locate_header(rows: Iterable[Sequence[object]], vocabulary: dict[str, str]) 
     originals: dict[str, str] = {}
     ignored: list[str] = []
     duplicates: dict[str, list[str]] = {}
+    merged: dict[str, list[str]] = {}
     for position, cell in enumerate(cached[index]):
         text = "" if cell is None else " ".join(str(cell).split())
-        canonical = vocabulary.get(normalize_header(cell))
+        canonical = vocabulary.get(word_key(cell))
         if canonical is None:
-            if text:
+            joined = merged_columns(text, vocabulary)
+            if joined:
+                merged[text] = joined
+            elif text:
                 ignored.append(text)
         elif canonical in columns:
             duplicates.setdefault(canonical, [originals[canonical]]).append(text)
         else:
             columns[canonical] = position
             originals[canonical] = text
-    return HeaderMatch(index, columns, originals, ignored, duplicates)
+    return HeaderMatch(index, columns, originals, ignored, duplicates, merged)
+
+
+def merged_columns(text: str, vocabulary: dict[str, str]) -> list[str]:
+    """The columns a header cell joins ("Équipée MSSanté / Possède un fax": mssante and fax), if it is
+    two or more known headers written in one cell."""
+    parts = [word_key(part) for part in MERGED_HEADER.split(text) if part.strip()]
+    known = [vocabulary[part] for part in parts if part in vocabulary]
+    return known if len(parts) > 1 and len(set(known)) == len(parts) else []

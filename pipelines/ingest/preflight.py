@@ -17,8 +17,9 @@ from pathlib import Path, PurePosixPath
 
 from defusedxml import ElementTree as SafeET
 
-from pipelines.problems import Problem
-from pipelines.settings import Settings
+from pipelines.foundation.files import kind_of, open_regular
+from pipelines.foundation.problems import Problem
+from pipelines.foundation.settings import Limits
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm"}
 TEXT_SUFFIXES = {".csv", ".txt"}
@@ -27,6 +28,7 @@ ACCEPTED = "Envoyez le fichier au format .xlsx (Excel) ou .csv (séparateur « ;
 ZIP_MAGIC = b"PK\x03\x04"
 OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 PDF_MAGIC = b"%PDF"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 ENCRYPTED_OOXML_MARKER = "EncryptionInfo".encode("utf-16-le")
 XML_BOMB_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
 
@@ -44,25 +46,31 @@ class Preflight:
     sheet_parts: dict[str, str] = field(default_factory=dict)  # sheet name -> zip part
 
 
-def check_upload(path: Path, settings: Settings) -> Preflight:
+def check_upload(path: Path, limits: Limits) -> Preflight:
     name = path.name
 
     def reject(message: str, action: str = ACCEPTED, **where) -> Preflight:
-        return Preflight(problems=[Problem(message, action, file=name, check="format", **where)])
+        return Preflight(problems=[Problem(message, action, file=name, check="format", kind="structure", **where)])
 
+    kind = kind_of(path)
+    if kind != "fichier":
+        return reject(
+            f"Ce n'est pas un fichier ordinaire mais un {kind} : il n'est ni suivi ni ouvert.",
+            "Déposez le fichier lui-même (une copie), pas un raccourci, un lien ou un dossier.",
+        )
     try:
-        size = path.stat().st_size
+        size = path.lstat().st_size
     except OSError as error:
         return reject(f"Le fichier ne peut pas être lu ({error.strerror}).", "Déposez-le à nouveau.")
     if size == 0:
         return reject("Le fichier est vide (0 octet).", "Déposez à nouveau le fichier complet. " + ACCEPTED)
-    if size > settings.max_upload_bytes:
+    if size > limits.max_upload_bytes:
         return reject(
             f"Le fichier est trop volumineux ({size / 1024**2:.0f} Mo, maximum "
-            f"{settings.max_upload_bytes / 1024**2:.0f} Mo).",
+            f"{limits.max_upload_bytes / 1024**2:.0f} Mo).",
             "Découpez-le en plusieurs fichiers ou contactez l'équipe données.",
         )
-    with path.open("rb") as handle:
+    with open_regular(path) as handle:
         head = handle.read(8)
     suffix = path.suffix.lower()
 
@@ -95,11 +103,17 @@ def check_upload(path: Path, settings: Settings) -> Preflight:
             )
         if not head.startswith(ZIP_MAGIC):
             return reject("Le fichier porte l'extension .xlsx mais ce n'est pas un classeur Excel.")
-        return _check_workbook(path, settings)
+        return _check_workbook(path, limits)
     if suffix in TEXT_SUFFIXES:
         if head.startswith((ZIP_MAGIC, OLE2_MAGIC)):
             return reject("Le fichier porte l'extension .csv mais c'est un classeur ou un fichier binaire.")
-        with path.open("rb") as handle:
+        if head.startswith(UTF16_BOMS):
+            return reject(
+                "Le fichier .csv est encodé en UTF-16 (« Texte Unicode » d'Excel), qui n'est pas accepté.",
+                "Dans Excel : « Enregistrer sous » > « CSV UTF-8 (délimité par des virgules) (*.csv) », "
+                "puis déposez ce fichier.",
+            )
+        with open_regular(path) as handle:
             if b"\x00" in handle.read(64 * 1024):
                 return reject("Le fichier .csv contient des données binaires : ce n'est pas un texte.")
         return Preflight(kind="csv")
@@ -107,17 +121,18 @@ def check_upload(path: Path, settings: Settings) -> Preflight:
 
 
 def _is_encrypted_ooxml(path: Path) -> bool:
-    with path.open("rb") as handle:
+    with open_regular(path) as handle:
         return ENCRYPTED_OOXML_MARKER in handle.read(2 * 1024**2)
 
 
-def _check_workbook(path: Path, settings: Settings) -> Preflight:
+def _check_workbook(path: Path, limits: Limits) -> Preflight:
     name = path.name
     bad_zip = Problem(
         "Le classeur est endommagé (archive illisible).",
         "Ouvrez-le dans Excel, enregistrez-le à nouveau au format .xlsx puis déposez-le.",
         file=name,
         check="format",
+        kind="structure",
     )
     try:
         archive = zipfile.ZipFile(path)
@@ -131,13 +146,13 @@ def _check_workbook(path: Path, settings: Settings) -> Preflight:
         declared = sum(entry.file_size for entry in entries)
         compressed = max(1, path.stat().st_size)
         if (
-            len(entries) > settings.max_zip_entries
-            or declared > settings.max_uncompressed_bytes
-            or declared / compressed > settings.max_compression_ratio
+            len(entries) > limits.max_zip_entries
+            or declared > limits.max_uncompressed_bytes
+            or declared / compressed > limits.max_compression_ratio
         ):
             return Preflight(problems=[_bomb_problem(name, declared, compressed)])
         formula_parts: list[str] = []
-        budget = settings.max_uncompressed_bytes
+        budget = limits.max_uncompressed_bytes
         for entry in entries:
             if not entry.filename.endswith((".xml", ".rels")):
                 continue
@@ -156,6 +171,7 @@ def _check_workbook(path: Path, settings: Settings) -> Preflight:
                             "Ouvrez-le dans Excel, enregistrez-le à nouveau au format .xlsx puis déposez-le.",
                             file=name,
                             check="format",
+                            kind="structure",
                         )
                     ]
                 )
@@ -182,6 +198,7 @@ def _bomb_problem(name: str, declared: int, compressed: int) -> Problem:
         "depuis Excel ou découpez-le.",
         file=name,
         check="format",
+        kind="structure",
     )
 
 

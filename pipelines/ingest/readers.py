@@ -16,7 +16,9 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 
-from pipelines.ingest.headers import HEADER_SEARCH_ROWS, normalize_header
+from pipelines.foundation.files import open_regular
+from pipelines.foundation.text import word_key
+from pipelines.ingest.headers import HEADER_SEARCH_ROWS
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,9 @@ def workbook_sheet_names(path: Path) -> list[str]:
 
 def choose_sheet(sheet_names: list[str], preferred: tuple[str, ...]) -> str:
     """The first sheet whose name matches one of the source's names, else the first sheet."""
-    wanted = {normalize_header(name) for name in preferred}
+    wanted = {word_key(name) for name in preferred}
     for name in sheet_names:
-        if normalize_header(name) in wanted:
+        if word_key(name) in wanted:
             return name
     return sheet_names[0]
 
@@ -106,7 +108,8 @@ def read_csv(path: Path, header_finder) -> tuple[Grid, str, str]:
     Lines above the header (titles) may have any number of fields, so the header is located with
     the csv module on the first lines, and polars reads from the header on.
     """
-    data = path.read_bytes()
+    with open_regular(path) as handle:
+        data = handle.read()
     text, encoding = decode_text(data)
     head = first_lines(text, HEADER_SEARCH_ROWS)
     delimiter = sniff_delimiter([line for line, _ in head])

@@ -7,18 +7,12 @@ reported by `parse_columns` with its row and column. Empty cells are unknown (nu
 from __future__ import annotations
 
 import datetime as dt
-import sys
-import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
-from typing import TYPE_CHECKING, Callable, Mapping
 
 import polars as pl
 
-from pipelines.ingest.headers import normalize_header
-
-if TYPE_CHECKING:
-    from pipelines.source import Column
+from pipelines.foundation.text import word_key, word_key_expr
 
 SPACES = r"[\s\u00a0\u202f]"
 
@@ -33,36 +27,6 @@ def clean_text(expr: pl.Expr) -> pl.Expr:
     """Trim (non-breaking spaces included); empty -> null."""
     trimmed = expr.str.replace_all(r"^[\s\u00a0\u202f]+|[\s\u00a0\u202f]+$", "")
     return pl.when(trimmed.str.len_chars() > 0).then(trimmed)
-
-
-@cache
-def _combining_marks() -> str:
-    """A regex class of the characters normalize_header drops (unicodedata.combining), so that
-    word_key and normalize_header give the same key even outside Latin script."""
-    points = [c for c in range(sys.maxunicode + 1) if unicodedata.combining(chr(c))]
-    ranges: list[list[int]] = []
-    for point in points:
-        if ranges and ranges[-1][1] == point - 1:
-            ranges[-1][1] = point
-        else:
-            ranges.append([point, point])
-    return "[" + "".join(f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in ranges) + "]"
-
-
-def word_key(expr: pl.Expr) -> pl.Expr:
-    """The key of a word, vectorised: the same as normalize_header (headers.py) gives in Python.
-
-    NFKD, combining marks (accents) dropped, lower case, every run of characters other than
-    [a-z0-9] one space, trimmed: "Privé - non lucratif" -> "prive non lucratif". A letter without a
-    decomposition is not spelt out ("Cœur" -> "c ur"), exactly as in headers.
-    """
-    return (
-        expr.str.normalize("NFKD")
-        .str.replace_all(_combining_marks(), "")
-        .str.to_lowercase()
-        .str.replace_all(r"[^a-z0-9]+", " ")
-        .str.strip_chars(" ")
-    )
 
 
 def parse_yes_no(expr: pl.Expr) -> pl.Expr:
@@ -201,7 +165,7 @@ def choice_keys(choices: Mapping[str, str]) -> dict[str, str]:
     """word_key(word) -> code; words may be written as a steward would ("Privé non lucratif")."""
     keys: dict[str, str] = {}
     for word, code in choices.items():
-        key = normalize_header(word)
+        key = word_key(word)
         if keys.setdefault(key, code) != code:
             raise ValueError(f"« {word} » is both {keys[key]!r} and {code!r}")
     return keys
@@ -214,7 +178,7 @@ def parse_choice(choices: Mapping[str, str]) -> Callable[[pl.Expr], pl.Expr]:
 
     def parse(expr: pl.Expr) -> pl.Expr:
         text = clean_text(expr).str.replace(r"^(\d+)\.0+$", "$1")
-        return word_key(text).replace_strict(keys, default=None, return_dtype=pl.String)
+        return word_key_expr(text).replace_strict(keys, default=None, return_dtype=pl.String)
 
     return parse
 
@@ -234,18 +198,18 @@ def choice_expected(choices: Mapping[str, str]) -> str:
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " ou " + shown[-1]
 
 
-def value_parser(column: "Column") -> ValueKind:
-    """How the cells of a column are parsed: its kind, or for "choice" its own words."""
-    if column.kind == "choice":
-        if not column.choices:
-            raise ValueError(f"column {column.name!r}: kind 'choice' needs choices")
-        return ValueKind(
-            parse_choice(column.choices),
-            pl.String(),
-            choice_expected(column.choices),
-            name=f"une valeur admise pour « {column.label} »",
-        )
-    try:
-        return KINDS[column.kind]
-    except KeyError:
-        raise ValueError(f"column {column.name!r}: unknown kind {column.kind!r}") from None
+def choice_kind(choices: Mapping[str, str], label: str) -> ValueKind:
+    """How the cells of a closed-list column are parsed: its own words, each to its code."""
+    return ValueKind(parse_choice(choices), pl.String(), choice_expected(choices), name=f"une valeur admise pour « {label} »")
+
+
+def per_distinct_value(cells: pl.Series, transform: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
+    """`transform` applied to each distinct value once, then mapped back to every row: months,
+    levels and codes repeat over hundreds of thousands of rows, and the parsers try several
+    formats (a national extract is parsed several times faster this way). Mostly distinct values
+    (counts) are transformed directly, which is cheaper for them."""
+    distinct = cells.drop_nulls().unique()
+    if distinct.len() > cells.len() // 4:
+        return cells.to_frame().select(transform(pl.col(cells.name))).to_series().alias(cells.name)
+    transformed = distinct.to_frame().select(transform(pl.col(cells.name))).to_series()
+    return cells.replace_strict(distinct, transformed, default=None, return_dtype=transformed.dtype).alias(cells.name)

@@ -1,0 +1,28 @@
+"""The contract layer, and the API of a source unit.
+
+A unit (`assets/<source_id>/`) imports from this package only (and polars, pandera, openpyxl for
+its sample files): what it declares (`SourceUnit`, `Column`, `Indicator`...), the rows its rules
+see (`UploadRows`, `ROW`), the problems they report, the shared pandera models, the reference data
+and value parsers. Nothing here knows Dagster, the warehouse or the pipeline's results.
+"""
+
+from pipelines.contract.discovery import discover_units, reference_data, reference_tables, unit_by_id
+from pipelines.contract.rows import ROW, UploadRows
+from pipelines.contract.schemas import FinessRow, UploadedRow
+from pipelines.contract.unit import Column, Indicator, MonthlyPeriods, QualityCheck, SourceUnit, rule
+from pipelines.foundation.french import format_count, format_month
+from pipelines.foundation.months import FIRST_MONTH, this_month
+from pipelines.foundation.problems import LISTED_PER_RULE, Problem, errors, per_row
+from pipelines.foundation.text import word_key, word_key_expr
+from pipelines.ingest.readers import read_xlsx, workbook_sheet_names
+from pipelines.ingest.values import clean_text, parse_integer, per_distinct_value
+from pipelines.reference.tables import NationalFile, ReferenceData, ReferenceTable, Scope
+from pipelines.reference.territory import Geography, Territory, finess_departement
+
+__all__ = [
+    "FIRST_MONTH", "LISTED_PER_RULE", "ROW", "Column", "FinessRow", "Geography", "Indicator", "MonthlyPeriods",
+    "NationalFile", "Problem", "QualityCheck", "ReferenceData", "ReferenceTable", "Scope", "SourceUnit",
+    "Territory", "UploadRows", "UploadedRow", "clean_text", "discover_units", "errors", "finess_departement",
+    "format_count", "format_month", "parse_integer", "per_distinct_value", "this_month", "per_row", "read_xlsx", "reference_data", "reference_tables", "unit_by_id", "word_key",
+    "word_key_expr", "workbook_sheet_names",
+]
