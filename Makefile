@@ -9,7 +9,7 @@ export UV_COMPILE_BYTECODE := 1
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test ui validate kpi clean
+.PHONY: install run test lint ui docs clean
 
 install: $(STAMP)
 
@@ -18,7 +18,7 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
 
 $(STAMP): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --all-groups --python $(PYTHON)
 	@touch $@
 
 run: $(STAMP)
@@ -27,10 +27,19 @@ run: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
 
-# The Dagster UI and daemon on 127.0.0.1 with the project's instance (dagster.yaml, storage in .dagster/).
+# ruff (lint and format) and the layers of pipelines/ ([tool.importlinter] in pyproject.toml).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+# The Dagster UI and daemon on 127.0.0.1:3000 with the project's instance (dagster.yaml, storage in .dagster/).
 ui: $(STAMP)
-	DAGSTER_HOME=$(CURDIR) DAGSTER_STORAGE_DIR=$(CURDIR)/.dagster DAGSTER_COMPUTE_LOGS_DIR=$(CURDIR)/.dagster/compute_logs \
-	DAGSTER_DISABLE_TELEMETRY=1 $(VENV)/bin/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
+	$(VENV)/bin/esante ui
+
+# docs/sources/ and warehouse/DICTIONNAIRE.md, generated from the units (a test fails when they are stale).
+docs: $(STAMP)
+	$(VENV)/bin/esante docs
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .dagster warehouse/.build warehouse/versions warehouse/*.duckdb
+	rm -rf $(VENV) $(TOOLS) .dagster warehouse/.build warehouse/versions warehouse/*.duckdb warehouse/rapports

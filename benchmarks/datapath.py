@@ -35,7 +35,7 @@ def floor(path: Path, sheet: str | None):
     import fastexcel
 
     if path.suffix.lower() == ".csv":
-        return lambda: duckdb.connect().execute(f"CREATE TABLE t AS FROM read_csv('{path}')")  # noqa: S608 - our file
+        return lambda: duckdb.connect().execute(f"CREATE TABLE t AS FROM read_csv('{path}')")
     return lambda: fastexcel.read_excel(path).load_sheet(sheet if sheet is not None else 0).to_polars()
 
 
@@ -54,7 +54,7 @@ def main() -> None:
         source_id, path = item.split("=", 1)
         path, unit = Path(path), unit_by_id(source_id)
 
-        def project():
+        def project(path=path, unit=unit):
             upload = parse_upload(path, unit, reference, settings.limits)
             if not upload.accepted:
                 raise SystemExit(f"{path.name} rejeté : le chemin mesuré ne serait pas celui d'un fichier accepté")
@@ -63,8 +63,19 @@ def main() -> None:
         upload = project()
         project_seconds = median_seconds(project, arguments.repeat)
         floor_seconds = median_seconds(floor(path, upload.sheet), arguments.repeat)
-        print(json.dumps({"source": source_id, "file": path.name, "rows": upload.rows, "project": project_seconds,
-                          "floor": floor_seconds, "ratio": project_seconds / floor_seconds}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "source": source_id,
+                    "file": path.name,
+                    "rows": upload.rows,
+                    "project": project_seconds,
+                    "floor": floor_seconds,
+                    "ratio": project_seconds / floor_seconds,
+                }
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -32,11 +32,23 @@ from pipelines.reference.territory import Geography, Territory, finess_departeme
 
 REFERENCE = PROJECT_ROOT / "reference"
 MONTHS = [f"{2023 + i // 12}-{i % 12 + 1:02d}" for i in range(24)]
-MES_HEADERS = ["Mois", "Niveau", "Code territoire", "Libellé", "Population", "Profils ouverts",
-               "Profils alimentés", "Documents ajoutés"]
+MES_HEADERS = [
+    "Mois",
+    "Niveau",
+    "Code territoire",
+    "Libellé",
+    "Population",
+    "Profils ouverts",
+    "Profils alimentés",
+    "Documents ajoutés",
+]
 # scale -> (territory, copies, months of MES statistics)
-SCALES = {"72": ("72", 1, MONTHS), "france": ("france", 1, MONTHS), "x4": ("france", 4, MONTHS),
-          "smoke": ("72", 1, MONTHS[-3:])}
+SCALES = {
+    "72": ("72", 1, MONTHS),
+    "france": ("france", 1, MONTHS),
+    "x4": ("france", 4, MONTHS),
+    "smoke": ("72", 1, MONTHS[-3:]),
+}
 CARE_SHARE = 3_000 / 6_410  # about 3,000 of the 6,410 health establishments of France
 # FINESS category -> CARE category (the national file has no legal status): public hospitals are in a
 # GHT, dialysis, home hospitalisation, SSR and cancer centres mostly non-profit, clinics private.
@@ -52,7 +64,8 @@ def communes(territory: str) -> pl.DataFrame:
         france = france.filter(pl.col("departement") == territory)
     # the few communes without inhabitants (villages « morts pour la France ») have no statistics
     return france.select("code_insee", "nom", pl.col("population_municipale").cast(pl.Int64)).filter(
-        pl.col("population_municipale") > 0)
+        pl.col("population_municipale") > 0
+    )
 
 
 def mes_extract(territory: str, seed: int, months: list[str] = MONTHS) -> pl.DataFrame:
@@ -67,16 +80,18 @@ def mes_extract(territory: str, seed: int, months: list[str] = MONTHS) -> pl.Dat
     fed = np.floor(opened * rng.uniform(0.5, 0.85, (n, 1)) * np.linspace(0.85, 1.0, m)[None, :]).astype(np.int64)
     monthly_documents = population[:, None] * 3.9 / 12 * rng.uniform(0.7, 1.3, (n, 1))
     documents = np.round(monthly_documents * rng.uniform(0.8, 1.2, (n, m))).astype(np.int64)
-    return pl.DataFrame({
-        "Mois": np.tile(np.array(months), n),
-        "Niveau": "commune",
-        "Code territoire": np.repeat(base["code_insee"].to_numpy(), m),
-        "Libellé": np.repeat(base["nom"].to_numpy(), m),
-        "Population": np.repeat(population, m),
-        "Profils ouverts": opened.ravel(),
-        "Profils alimentés": fed.ravel(),
-        "Documents ajoutés": documents.ravel(),
-    })
+    return pl.DataFrame(
+        {
+            "Mois": np.tile(np.array(months), n),
+            "Niveau": "commune",
+            "Code territoire": np.repeat(base["code_insee"].to_numpy(), m),
+            "Libellé": np.repeat(base["nom"].to_numpy(), m),
+            "Population": np.repeat(population, m),
+            "Profils ouverts": opened.ravel(),
+            "Profils alimentés": fed.ravel(),
+            "Documents ajoutés": documents.ravel(),
+        }
+    )
 
 
 def pharmacies(territory: str) -> list[dict]:
@@ -93,16 +108,21 @@ def care_establishments(territory: str) -> dict[str, list[dict]]:
     scope = Territory.parse(territory, geography).regional(geography)
     france = pl.read_csv(REFERENCE / "finess_etab_sante_france_stock20210108.csv", infer_schema=False)
     france = france.with_columns(departement=finess_departement(pl.col("nofinesset"))).filter(
-        scope.includes(pl.col("departement"), geography.region_of(pl.col("departement"))))
+        scope.includes(pl.col("departement"), geography.region_of(pl.col("departement")))
+    )
     pools: dict[str, list[dict]] = {"ght": [], "non_lucratif": [], "prive": []}
-    for finess, name, departement, category in france.select("nofinesset", "rs", "departement", "categetab").iter_rows():
+    for finess, name, departement, category in france.select(
+        "nofinesset", "rs", "departement", "categetab"
+    ).iter_rows():
         pools[CARE_CATEGORIES.get(category, "prive")].append(
-            {"finess": finess, "raison_sociale": name, "departement": departement})
+            {"finess": finess, "raison_sociale": name, "departement": departement}
+        )
     return pools
 
 
-def care_followup(path: Path, pools: dict[str, list[dict]], state: dt.date, progress: float, seed: int,
-                  scope_label: str) -> Path:
+def care_followup(
+    path: Path, pools: dict[str, list[dict]], state: dt.date, progress: float, seed: int, scope_label: str
+) -> Path:
     """One state of the follow-up: 47 % of each category's establishments are eligible rows; candidates,
     registrations and crisis exercises grow with `progress` (0 .. 1)."""
     totals = {c: round(len(pool) * CARE_SHARE) for c, pool in pools.items()}
@@ -111,9 +131,17 @@ def care_followup(path: Path, pools: dict[str, list[dict]], state: dt.date, prog
     done, scheduled = round(sum(registered.values()) * (0.6 + 0.2 * progress)), round(sum(registered.values()) * 0.05)
     todo = round(sum(registered.values()) * 0.15)
     return build_care_followup(
-        path, category_totals=totals, category_candidates=candidates, category_registered=registered,
-        crisis_done=done, crisis_scheduled=scheduled, crisis_todo=todo, state_date=state,
-        region_label=scope_label, establishments=pools, seed=seed,
+        path,
+        category_totals=totals,
+        category_candidates=candidates,
+        category_registered=registered,
+        crisis_done=done,
+        crisis_scheduled=scheduled,
+        crisis_todo=todo,
+        state_date=state,
+        region_label=scope_label,
+        establishments=pools,
+        seed=seed,
     )
 
 
@@ -131,19 +159,32 @@ def generate(out: Path, scale: str = "france", seed: int = 2026) -> list[Path]:
     for copy in range(copies):
         wave = dt.date(2024, 6 - copy, 1)
         count = len(listed)
-        written.append(build_pharmacy_wave(
-            survey / f"{wave:%Y-%m} enquete officines {territory}.xlsx", listed,
-            mssante_count=round(count * (0.79 - copy / 100)), fax_count=round(count * 0.91), wave=wave,
-            seed=seed + copy,
-        ))
+        written.append(
+            build_pharmacy_wave(
+                survey / f"{wave:%Y-%m} enquete officines {territory}.xlsx",
+                listed,
+                mssante_count=round(count * (0.79 - copy / 100)),
+                fax_count=round(count * 0.91),
+                wave=wave,
+                seed=seed + copy,
+            )
+        )
     care = out / "care_registrations"
     pools = care_establishments(territory)
     geography = Geography.load(REFERENCE)
     scope_label = Territory.parse(territory, geography).regional(geography).name or "France"
     for copy in range(copies):
         state = dt.date(2024, 10 - copy, 15)
-        written.append(care_followup(care / f"{state:%Y-%m} suivi CARE {territory}.xlsx", pools, state,
-                                     progress=1 - copy / 4, seed=seed + copy, scope_label=scope_label))
+        written.append(
+            care_followup(
+                care / f"{state:%Y-%m} suivi CARE {territory}.xlsx",
+                pools,
+                state,
+                progress=1 - copy / 4,
+                seed=seed + copy,
+                scope_label=scope_label,
+            )
+        )
     return written
 
 

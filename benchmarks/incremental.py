@@ -70,8 +70,13 @@ def main(wave: Path) -> None:
         for request in result.run_requests:
             job = definitions.resolve_job_def(request.job_name)
             outcome = job.execute_in_process(
-                instance=instance, partition_key=request.partition_key, tags=request.tags,
-                asset_selection=request.asset_selection, run_config=QUIET_LOGS, raise_on_error=False)
+                instance=instance,
+                partition_key=request.partition_key,
+                tags=request.tags,
+                asset_selection=request.asset_selection,
+                run_config=QUIET_LOGS,
+                raise_on_error=False,
+            )
             assert outcome.success, f"l'exécution {request.job_name} a échoué"
             runs.append(request.job_name)
         done = time.time()
@@ -79,13 +84,22 @@ def main(wave: Path) -> None:
     with duckdb.connect(str(published), read_only=True) as connection:
         visible = connection.execute(
             "SELECT count(*) FROM kpi.indicator_value WHERE indicator_id = 'pharmacy_mssante_rate' AND period = ?",
-            [period]).fetchall()[0][0]
+            [period],
+        ).fetchall()[0][0]
     assert after > before and visible, "la nouvelle vague n'est pas visible dans l'entrepôt publié"
-    print(json.dumps({
-        "file": str(target), "looks": looks, "runs": runs, "sensor_seconds": sensed - arrival,
-        "arrival_to_published_seconds": done - arrival, "published_file_mtime_after_arrival": after - arrival,
-        "values_for_the_wave": visible,
-    }))
+    print(
+        json.dumps(
+            {
+                "file": str(target),
+                "looks": looks,
+                "runs": runs,
+                "sensor_seconds": sensed - arrival,
+                "arrival_to_published_seconds": done - arrival,
+                "published_file_mtime_after_arrival": after - arrival,
+                "values_for_the_wave": visible,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -28,17 +28,22 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.generate import SCALES, generate, pharmacies
 from assets.pharmacy_survey.sample import build_pharmacy_wave
+from benchmarks.generate import SCALES, generate, pharmacies
 from pipelines.foundation.settings import PROJECT_ROOT
 
 PYTHON = sys.executable
 ESANTE = str(Path(sys.executable).parent / "esante")
-FLOOR_CSV = "import duckdb, sys\nfor f in sys.argv[1:]: duckdb.sql(\"CREATE OR REPLACE TABLE t AS FROM read_csv('\" + f + \"')\")"
+FLOOR_CSV = (
+    'import duckdb, sys\nfor f in sys.argv[1:]: duckdb.sql("CREATE OR REPLACE TABLE t AS FROM read_csv(\'" + f + "\')")'
+)
 FLOOR_XLSX = "import fastexcel, sys\nfor f in sys.argv[1:]: fastexcel.read_excel(f).load_sheet(0).to_polars()"
 DATA_PATH_TARGETS = {".xlsx": ("calamine", 2.0), ".csv": ("DuckDB read_csv", 3.0)}
-SOURCE_LABELS = {"pharmacy_survey": "enquête officines", "care_registrations": "suivi CARE",
-                 "mes_statistics": "statistiques MES"}
+SOURCE_LABELS = {
+    "pharmacy_survey": "enquête officines",
+    "care_registrations": "suivi CARE",
+    "mes_statistics": "statistiques MES",
+}
 FIXED_COST_TARGET = 3.0
 WIDTH = 64
 
@@ -49,8 +54,9 @@ def measure(command: list[str], env: dict | None = None, before=None) -> tuple[f
         before()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
-        process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=out, stderr=err,
-                                   cwd=PROJECT_ROOT, text=True)
+        process = subprocess.Popen(
+            command, env={**os.environ, **(env or {})}, stdout=out, stderr=err, cwd=PROJECT_ROOT, text=True
+        )
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -73,15 +79,23 @@ def fresh(*folders: Path):
         if not (home / "dagster.yaml").exists():
             home.mkdir(parents=True, exist_ok=True)
             (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-            subprocess.run([PYTHON, "-c", "from dagster import DagsterInstance; DagsterInstance.get().dispose()"],
-                           env={**os.environ, "DAGSTER_HOME": str(home)}, check=True)
+            subprocess.run(
+                [PYTHON, "-c", "from dagster import DagsterInstance; DagsterInstance.get().dispose()"],
+                env={**os.environ, "DAGSTER_HOME": str(home)},
+                check=True,
+            )
 
     return reset
 
 
 def project_env(raw: Path, home: Path, warehouse: Path, territory: str) -> dict:
-    return {"DAGSTER_HOME": str(home), "ESANTE_TERRITOIRE": territory, "ESANTE_RAW_DIR": str(raw),
-            "ESANTE_WAREHOUSE": str(warehouse / "esante.duckdb"), "DAGSTER_DISABLE_TELEMETRY": "1"}
+    return {
+        "DAGSTER_HOME": str(home),
+        "ESANTE_TERRITOIRE": territory,
+        "ESANTE_RAW_DIR": str(raw),
+        "ESANTE_WAREHOUSE": str(warehouse / "esante.duckdb"),
+        "DAGSTER_DISABLE_TELEMETRY": "1",
+    }
 
 
 def spaced(number: int) -> str:
@@ -109,19 +123,31 @@ def main() -> None:
     follow_ups = sorted((raw / "care_registrations").glob("*.xlsx"))
     home, warehouse = work / "dagster_home", work / "warehouse"
     env = project_env(raw, home, warehouse, territory)
-    empty_raw, empty_home, empty_warehouse = work / "empty" / "raw", work / "empty" / "dagster_home", work / "empty" / "warehouse"
+    empty_raw, empty_home, empty_warehouse = (
+        work / "empty" / "raw",
+        work / "empty" / "dagster_home",
+        work / "empty" / "warehouse",
+    )
 
     # Fresh processes: the full build last, so that the incremental case starts from it.
     measures = {
         "coût fixe : esante run, raw/ vide": (
-            [ESANTE, "run"], project_env(empty_raw, empty_home, empty_warehouse, territory),
-            fresh(empty_home, empty_warehouse, *(empty_raw / s for s in SOURCE_LABELS))),
+            [ESANTE, "run"],
+            project_env(empty_raw, empty_home, empty_warehouse, territory),
+            fresh(empty_home, empty_warehouse, *(empty_raw / s for s in SOURCE_LABELS)),
+        ),
         "projet : esante validate (une vague d'enquête)": ([ESANTE, "validate", str(surveys[0])], env, None),
         "référence : script pandas + openpyxl": (
-            [PYTHON, "benchmarks/baseline.py", str(raw), str(work / "baseline.csv")], None, None),
+            [PYTHON, "benchmarks/baseline.py", str(raw), str(work / "baseline.csv")],
+            None,
+            None,
+        ),
         "plancher : DuckDB read_csv (MES)": ([PYTHON, "-c", FLOOR_CSV, *map(str, csvs)], None, None),
         "plancher : fastexcel/calamine (enquête, CARE)": (
-            [PYTHON, "-c", FLOOR_XLSX, *map(str, surveys + follow_ups)], None, None),
+            [PYTHON, "-c", FLOOR_XLSX, *map(str, surveys + follow_ups)],
+            None,
+            None,
+        ),
         "projet : esante run (Dagster, entrepôt vide)": ([ESANTE, "run"], env, fresh(home, warehouse)),
     }
     results = {}
@@ -136,9 +162,16 @@ def main() -> None:
         listed = pharmacies(territory)
         for n in range(arguments.repeat):
             wave = dt.date(2024, 7 + n, 1)
-            waves.append(build_pharmacy_wave(
-                work / "waves" / f"{wave:%Y-%m} enquete officines {territory}.xlsx", listed,
-                mssante_count=round(len(listed) * 0.8), fax_count=round(len(listed) * 0.9), wave=wave, seed=n))
+            waves.append(
+                build_pharmacy_wave(
+                    work / "waves" / f"{wave:%Y-%m} enquete officines {territory}.xlsx",
+                    listed,
+                    mssante_count=round(len(listed) * 0.8),
+                    fax_count=round(len(listed) * 0.9),
+                    wave=wave,
+                    seed=n,
+                )
+            )
         for wave in waves:
             wall, memory, out = measure([PYTHON, "-m", "benchmarks.incremental", str(wave)], env)
             incremental.append((json.loads(out.strip().splitlines()[-1])["arrival_to_published_seconds"], wall, memory))
@@ -146,14 +179,18 @@ def main() -> None:
         for wave in waves:
             (raw / "pharmacy_survey" / wave.name).unlink(missing_ok=True)
     arrival = statistics.median(a for a, _, _ in incremental)
-    line("incrémental : nouvelle vague d'enquête, dépôt → entrepôt publié", arrival,
-         statistics.median(m for _, _, m in incremental),
-         f"(processus complet {statistics.median(w for _, w, _ in incremental):.2f} s)")
+    line(
+        "incrémental : nouvelle vague d'enquête, dépôt → entrepôt publié",
+        arrival,
+        statistics.median(m for _, _, m in incremental),
+        f"(processus complet {statistics.median(w for _, w, _ in incremental):.2f} s)",
+    )
 
     # The data path of each source, in one process.
     files = [f"pharmacy_survey={surveys[0]}", f"care_registrations={follow_ups[0]}", f"mes_statistics={csvs[0]}"]
-    _, datapath_memory, out = measure([PYTHON, "-m", "benchmarks.datapath", "--repeat", str(max(arguments.repeat, 3)),
-                                       *files], env)
+    _, datapath_memory, out = measure(
+        [PYTHON, "-m", "benchmarks.datapath", "--repeat", str(max(arguments.repeat, 3)), *files], env
+    )
     data_paths = [json.loads(text) for text in out.strip().splitlines()]
 
     project = results["projet : esante run (Dagster, entrepôt vide)"][0]
@@ -162,25 +199,35 @@ def main() -> None:
     fixed = results["coût fixe : esante run, raw/ vide"][0]
     rows = sum(sum(1 for _ in f.open(encoding="utf-8")) - 1 for f in csvs)
     care_rows = sum(d["rows"] for d in data_paths if d["source"] == "care_registrations")
-    print(f"\nÉchelle {arguments.scale} (territoire {territory}) : {spaced(rows)} lignes MES, {len(surveys)} vague(s) "
-          f"d'enquête, {len(follow_ups)} suivi(s) CARE de {spaced(care_rows)} établissements ; "
-          f"{os.cpu_count()} cœurs ; médianes sur {arguments.repeat} exécution(s).")
+    print(
+        f"\nÉchelle {arguments.scale} (territoire {territory}) : {spaced(rows)} lignes MES, {len(surveys)} vague(s) "
+        f"d'enquête, {len(follow_ups)} suivi(s) CARE de {spaced(care_rows)} établissements ; "
+        f"{os.cpu_count()} cœurs ; médianes sur {arguments.repeat} exécution(s)."
+    )
     print(f"référence / projet : {baseline / project:.2f}  (> 1 : le projet est plus rapide)")
     print(f"projet / plancher  : {project / floor:.1f}")
-    print(f"coût fixe : esante run, raw/ vide : {fixed:.2f} s (objectif ≤ {FIXED_COST_TARGET:.0f} s : "
-          f"{'atteint' if fixed <= FIXED_COST_TARGET else 'non atteint'})")
-    print(f"incrémental : nouvelle vague d'enquête, du dépôt dans raw/ à l'entrepôt publié : {arrival:.2f} s "
-          "(capteur réel évalué contre l'instance réelle dans un processus neuf, ses RunRequest exécutées en "
-          "processus ; sans l'attente du démon entre deux passages du capteur, 15 à 30 s)")
-    print(f"chemin des données par source (validation d'un fichier / lecture nue, même processus, "
-          f"{datapath_memory:.0f} Mio au plus) :")
+    print(
+        f"coût fixe : esante run, raw/ vide : {fixed:.2f} s (objectif ≤ {FIXED_COST_TARGET:.0f} s : "
+        f"{'atteint' if fixed <= FIXED_COST_TARGET else 'non atteint'})"
+    )
+    print(
+        f"incrémental : nouvelle vague d'enquête, du dépôt dans raw/ à l'entrepôt publié : {arrival:.2f} s "
+        "(capteur réel évalué contre l'instance réelle dans un processus neuf, ses RunRequest exécutées en "
+        "processus ; sans l'attente du démon entre deux passages du capteur, 15 à 30 s)"
+    )
+    print(
+        f"chemin des données par source (validation d'un fichier / lecture nue, même processus, "
+        f"{datapath_memory:.0f} Mio au plus) :"
+    )
     for item in data_paths:
         suffix = Path(item["file"]).suffix.lower()
         engine, target = DATA_PATH_TARGETS[suffix]
         label = f"{SOURCE_LABELS[item['source']]} ({suffix[1:]}) / {engine}"
-        print(f"  {label:42s} : {item['ratio']:4.1f}×  ({item['project']:.3f} s / {item['floor']:.3f} s, "
-              f"{spaced(item['rows'])} lignes ; objectif ≤ {target:.0f}× : "
-              f"{'atteint' if item['ratio'] <= target else 'non atteint'})")
+        print(
+            f"  {label:42s} : {item['ratio']:4.1f}×  ({item['project']:.3f} s / {item['floor']:.3f} s, "
+            f"{spaced(item['rows'])} lignes ; objectif ≤ {target:.0f}× : "
+            f"{'atteint' if item['ratio'] <= target else 'non atteint'})"
+        )
 
 
 if __name__ == "__main__":

@@ -51,7 +51,8 @@ def temporary_settings(root: Path) -> Settings:
     """Settings for an empty raw folder, a warehouse and a Dagster home under `root`."""
     (root / "raw").mkdir(parents=True, exist_ok=True)
     return Settings.from_environment({"DAGSTER_HOME": str(root / "dagster_home")}).with_paths(
-        raw_dir=root / "raw", warehouse_path=root / "warehouse" / "esante.duckdb")
+        raw_dir=root / "raw", warehouse_path=root / "warehouse" / "esante.duckdb"
+    )
 
 
 @pytest.fixture
@@ -108,8 +109,14 @@ def published(settings: Settings) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(settings.warehouse_path), read_only=True)
 
 
-def indicator(connection, indicator_id: str, level: str = "departement", code: str = "72",
-              segment: str | None = None, period: str | None = None) -> tuple:
+def indicator(
+    connection,
+    indicator_id: str,
+    level: str = "departement",
+    code: str = "72",
+    segment: str | None = None,
+    period: str | None = None,
+) -> tuple:
     """(numerator, denominator, value) of one indicator value (the latest period unless one is given)."""
     rows = connection.execute(
         """

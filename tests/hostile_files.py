@@ -28,24 +28,24 @@ import zlib
 from pathlib import Path
 
 __all__ = [
+    "OLE2_MAGIC",
+    "PDF_MAGIC",
     "SURVEY_HEADERS",
     "SURVEY_ROWS",
-    "write_survey_xlsx",
+    "ZIP_MAGIC",
+    "write_billion_laughs_xlsx",
     "write_csv",
-    "write_empty_xlsx",
     "write_empty_csv",
-    "write_pdf_as_xlsx",
-    "write_legacy_xls",
-    "write_password_protected_xlsx",
+    "write_empty_xlsx",
     "write_encrypted_xlsx_container",
     "write_formula_without_cached_value_xlsx",
-    "write_billion_laughs_xlsx",
-    "write_zip_bomb_xlsx",
-    "write_truncated_xlsx",
+    "write_legacy_xls",
+    "write_password_protected_xlsx",
+    "write_pdf_as_xlsx",
+    "write_survey_xlsx",
     "write_text_as_ods",
-    "OLE2_MAGIC",
-    "ZIP_MAGIC",
-    "PDF_MAGIC",
+    "write_truncated_xlsx",
+    "write_zip_bomb_xlsx",
 ]
 
 OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
@@ -201,12 +201,12 @@ def _build_cfb(tree: dict) -> bytes:
             ids.append(len(entries))
             entries.append(entry)
 
-        def subtree(lo: int, hi: int) -> int:  # balanced binary search tree over sorted ids
+        def subtree(lo: int, hi: int, ids: list[int] = ids) -> int:  # balanced binary search tree over sorted ids
             if lo >= hi:
                 return _NOSTREAM
             mid = (lo + hi) // 2
             node = entries[ids[mid]]
-            node["left"], node["right"] = subtree(lo, mid), subtree(mid + 1, hi)
+            node["left"], node["right"] = subtree(lo, mid, ids), subtree(mid + 1, hi, ids)
             return ids[mid]
 
         parent["child"] = subtree(0, len(ids))
@@ -273,21 +273,47 @@ def _build_cfb(tree: dict) -> bytes:
         start = entry.get("start", _ENDOFCHAIN) if entry["type"] in (2, 5) else 0
         directory += struct.pack(
             "<64sHBBIII16sIQQIQ",
-            raw_name, len(raw_name), entry["type"], 1,  # colour: black
-            entry["left"], entry["right"], entry["child"],
-            b"\0" * 16, 0, 0, 0, start, size,
+            raw_name,
+            len(raw_name),
+            entry["type"],
+            1,  # colour: black
+            entry["left"],
+            entry["right"],
+            entry["child"],
+            b"\0" * 16,
+            0,
+            0,
+            0,
+            start,
+            size,
         )
     while len(directory) < n_dir * _SECTOR:  # unused directory slots
-        directory += struct.pack("<64sHBBIII16sIQQIQ", b"", 0, 0, 0, _NOSTREAM, _NOSTREAM, _NOSTREAM,
-                                 b"\0" * 16, 0, 0, 0, 0, 0)
-    body[dir_offset:dir_offset + len(directory)] = directory
+        directory += struct.pack(
+            "<64sHBBIII16sIQQIQ", b"", 0, 0, 0, _NOSTREAM, _NOSTREAM, _NOSTREAM, b"\0" * 16, 0, 0, 0, 0, 0
+        )
+    body[dir_offset : dir_offset + len(directory)] = directory
 
     difat = list(range(n_fat)) + [_FREESECT] * (109 - n_fat)
     header = struct.pack(
         "<8s16sHHHHH6sIIIIIIIII109I",
-        OLE2_MAGIC, b"\0" * 16, 0x003E, 0x0003, 0xFFFE, 9, 6, b"\0" * 6,
-        0, n_fat, dir_start, 0, _MINI_CUTOFF,
-        first_minifat if n_minifat else _ENDOFCHAIN, n_minifat, _ENDOFCHAIN, 0, *difat,
+        OLE2_MAGIC,
+        b"\0" * 16,
+        0x003E,
+        0x0003,
+        0xFFFE,
+        9,
+        6,
+        b"\0" * 6,
+        0,
+        n_fat,
+        dir_start,
+        0,
+        _MINI_CUTOFF,
+        first_minifat if n_minifat else _ENDOFCHAIN,
+        n_minifat,
+        _ENDOFCHAIN,
+        0,
+        *difat,
     )
     fat_bytes = struct.pack(f"<{len(fat)}I", *fat)
     return header + fat_bytes + bytes(body)
@@ -299,7 +325,9 @@ def _biff_record(record_type: int, data: bytes = b"") -> bytes:
 
 def _biff_workbook(headers: list[str], rows: list[list]) -> bytes:
     """Minimal BIFF8 Workbook stream: globals (BOF, CODEPAGE, XF, BOUNDSHEET8, EOF) and one worksheet."""
-    bof = lambda kind: _biff_record(0x0809, struct.pack("<HHHHII", 0x0600, kind, 0x0DBB, 0x07CC, 0, 0x0006))
+
+    def bof(kind: int) -> bytes:
+        return _biff_record(0x0809, struct.pack("<HHHHII", 0x0600, kind, 0x0DBB, 0x07CC, 0, 0x0006))
 
     def unicode16(text: str) -> bytes:  # XLUnicodeString, stored as UTF-16 (fHighByte = 1)
         return struct.pack("<HB", len(text), 1) + text.encode("utf-16-le")
@@ -310,16 +338,22 @@ def _biff_workbook(headers: list[str], rows: list[list]) -> bytes:
     globals_without_sheet = (
         bof(0x0005)
         + _biff_record(0x0042, struct.pack("<H", 1200))
-        + _biff_record(0x0031, struct.pack("<HHHHHBBBB", 200, 0, 0x7FFF, 400, 0, 0, 0, 0, 0)
-                       + struct.pack("<BB", 5, 0) + "Arial".encode("latin-1"))
-        + xf * 15 + cell_xf
+        + _biff_record(
+            0x0031,
+            struct.pack("<HHHHHBBBB", 200, 0, 0x7FFF, 400, 0, 0, 0, 0, 0)
+            + struct.pack("<BB", 5, 0)
+            + "Arial".encode("latin-1"),
+        )
+        + xf * 15
+        + cell_xf
     )
     boundsheet_len = 4 + 6 + 2 + 2 * len(sheet_name)
     sheet_offset = len(globals_without_sheet) + boundsheet_len + 4  # + EOF record
     globals_ = (
         globals_without_sheet
-        + _biff_record(0x0085, struct.pack("<IBBBB", sheet_offset, 0, 0, len(sheet_name), 1)
-                       + sheet_name.encode("utf-16-le"))
+        + _biff_record(
+            0x0085, struct.pack("<IBBBB", sheet_offset, 0, 0, len(sheet_name), 1) + sheet_name.encode("utf-16-le")
+        )
         + _biff_record(0x000A)
     )
     assert len(globals_) == sheet_offset
@@ -344,9 +378,7 @@ def write_legacy_xls(folder: Path, name: str = "enquete_ancienne.xls") -> Path:
     return path
 
 
-def write_password_protected_xlsx(
-    folder: Path, name: str = "protege.xlsx", password: str = "motdepasse"
-) -> Path:
+def write_password_protected_xlsx(folder: Path, name: str = "protege.xlsx", password: str = "motdepasse") -> Path:
     """Real password-protected survey xlsx (agile AES-256 encryption by msoffcrypto-tool; raises ImportError without it)."""
     from msoffcrypto.format.ooxml import OOXMLFile  # optional dev dependency
 
@@ -370,8 +402,10 @@ def write_encrypted_xlsx_container(folder: Path, name: str = "protege_minimal.xl
 
         return base64.b64encode(rnd.randbytes(n)).decode("ascii")
 
-    algo = ('saltSize="16" blockSize="16" keyBits="256" hashSize="64" cipherAlgorithm="AES" '
-            'cipherChaining="ChainingModeCBC" hashAlgorithm="SHA512"')
+    algo = (
+        'saltSize="16" blockSize="16" keyBits="256" hashSize="64" cipherAlgorithm="AES" '
+        'cipherChaining="ChainingModeCBC" hashAlgorithm="SHA512"'
+    )
     xml = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
         '<encryption xmlns="http://schemas.microsoft.com/office/2006/encryption" '
@@ -405,10 +439,16 @@ _CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 
 def _xlsx_skeleton(with_shared_strings: bool) -> dict[str, bytes]:
     """Package parts of a one-sheet workbook, without xl/worksheets/sheet1.xml (and sharedStrings)."""
-    sst_override = (f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_CT}.sharedStrings+xml"/>'
-                    if with_shared_strings else "")
-    sst_rel = (f'<Relationship Id="rId3" Type="{_NS_REL}/sharedStrings" Target="sharedStrings.xml"/>'
-               if with_shared_strings else "")
+    sst_override = (
+        f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_CT}.sharedStrings+xml"/>'
+        if with_shared_strings
+        else ""
+    )
+    sst_rel = (
+        f'<Relationship Id="rId3" Type="{_NS_REL}/sharedStrings" Target="sharedStrings.xml"/>'
+        if with_shared_strings
+        else ""
+    )
     head = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
     return {
         "[Content_Types].xml": (
@@ -481,8 +521,7 @@ def write_billion_laughs_xlsx(
         strings = [*SURVEY_HEADERS, "720000015", None, "Oui", "Non"]  # None: the bomb
         sis = "".join(f"<si><t>{bomb if s is None else s}</t></si>" for s in strings)
         parts["xl/sharedStrings.xml"] = (
-            head + doctype + f'<sst xmlns="{_NS_MAIN}" count="{len(strings)}" uniqueCount="{len(strings)}">'
-            f"{sis}</sst>"
+            head + doctype + f'<sst xmlns="{_NS_MAIN}" count="{len(strings)}" uniqueCount="{len(strings)}">{sis}</sst>'
         ).encode()
         rows = "".join(
             "<row>" + "".join(f'<c t="s"><v>{i}</v></c>' for i in range(start, start + 4)) + "</row>"
@@ -491,7 +530,8 @@ def write_billion_laughs_xlsx(
     else:
         rows = _inline_row(SURVEY_HEADERS) + _inline_row(["720000015", "\0", "Oui", "Non"]).replace("\0", bomb)
     parts["xl/worksheets/sheet1.xml"] = (
-        head + (doctype if part == "sheet" else "")
+        head
+        + (doctype if part == "sheet" else "")
         + f'<worksheet xmlns="{_NS_MAIN}"><sheetData>{rows}</sheetData></worksheet>'
     ).encode()
     path = Path(folder) / name
@@ -591,17 +631,22 @@ def _write_zip(path: Path, entries: list[tuple[str, object]]) -> None:
                 raise ValueError("entry too large for a non-zip64 archive")
             raw_name = entry_name.encode("utf-8")
             offset = fh.tell()
-            fields = struct.pack("<HHHHHIII", 20, 0x0800, 8, 0, 0x21, content.crc,
-                                 content.compressed_size, content.size)
+            fields = struct.pack(
+                "<HHHHHIII", 20, 0x0800, 8, 0, 0x21, content.crc, content.compressed_size, content.size
+            )
             fh.write(b"PK\x03\x04" + fields + struct.pack("<HH", len(raw_name), 0) + raw_name)
             for block in content.chunks():
                 fh.write(block)
-            central += (b"PK\x01\x02" + struct.pack("<H", 20) + fields  # made by, then as local
-                        + struct.pack("<HHHHHII", len(raw_name), 0, 0, 0, 0, 0, offset) + raw_name)
+            central += (
+                b"PK\x01\x02"
+                + struct.pack("<H", 20)
+                + fields  # made by, then as local
+                + struct.pack("<HHHHHII", len(raw_name), 0, 0, 0, 0, 0, offset)
+                + raw_name
+            )
         cd_offset = fh.tell()
         fh.write(central)
-        fh.write(b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, len(entries), len(entries),
-                                             len(central), cd_offset, 0))
+        fh.write(b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, len(entries), len(entries), len(central), cd_offset, 0))
 
 
 def write_zip_bomb_xlsx(
@@ -622,8 +667,10 @@ def write_zip_bomb_xlsx(
     else:
         raise ValueError("layout must be 'long_text' or 'many_cells'")
     chunk = row * max(1, (1 << 20) // len(row))
-    head = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_NS_MAIN}">'
-            f"<sheetData>{_inline_row(SURVEY_HEADERS)}").encode()
+    head = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_NS_MAIN}">'
+        f"<sheetData>{_inline_row(SURVEY_HEADERS)}"
+    ).encode()
     tail = b"</sheetData></worksheet>"
     sheet = _Deflated()
     sheet.add(head)

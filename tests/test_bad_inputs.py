@@ -1,7 +1,6 @@
 """Every bad input is rejected alone, with a French message naming where and what to do,
 within bounded time and memory, and a rejected file never changes the warehouse."""
 
-import os
 import resource
 import subprocess
 import sys
@@ -10,8 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.ingest.values import finess_key_is_valid
 from pipelines.contract import unit_by_id
+from pipelines.ingest.values import finess_key_is_valid
 from pipelines.validation.parse import parse_upload
 from tests import hostile_files as hostile
 from tests.conftest import copy_sample, published, run_pipeline
@@ -95,8 +94,9 @@ def unknown_valid_finess(reference) -> str:
 
 def test_unknown_but_well_formed_finess_is_a_warning(folder, settings, reference, pharmacies):
     rows = valid_rows(pharmacies) + [[unknown_valid_finess(reference), "Officine récente", "Oui", "Non"]]
-    upload = parse_upload(hostile.write_survey_xlsx(folder, "2025-02 new.xlsx", rows, HEADERS), UNIT, reference,
-                          settings.limits)
+    upload = parse_upload(
+        hostile.write_survey_xlsx(folder, "2025-02 new.xlsx", rows, HEADERS), UNIT, reference, settings.limits
+    )
     assert upload.accepted
     [warning] = upload.problems
     assert warning.severity == "avertissement" and warning.row == 7
@@ -161,6 +161,7 @@ def test_formula_without_cached_value_names_the_cell(folder, settings, reference
 def _limited(limit_bytes: int):
     def apply():
         resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+
     return apply
 
 
@@ -177,7 +178,10 @@ def test_bombs_are_refused_within_time_and_memory(builder, options, folder):
     path = builder(folder, **options)
     completed = subprocess.run(
         [str(Path(sys.executable).parent / "esante"), "validate", str(path), "--source", "pharmacy_survey"],
-        capture_output=True, text=True, timeout=60, preexec_fn=_limited(4 * 1024**3),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_limited(4 * 1024**3),
     )
     assert completed.returncode == 1, completed.stderr
     assert "Fichier rejeté" in completed.stdout
@@ -190,8 +194,14 @@ def test_rejected_files_never_change_the_warehouse(settings, folder, pharmacies)
     with published(settings) as connection:
         before = connection.execute("SELECT * EXCLUDE (computed_at) FROM kpi.indicator_value ORDER BY ALL").fetchall()
     originals = {}
-    for index, builder in enumerate([hostile.write_pdf_as_xlsx, hostile.write_zip_bomb_xlsx,
-                                     hostile.write_billion_laughs_xlsx, hostile.write_empty_csv]):
+    for index, builder in enumerate(
+        [
+            hostile.write_pdf_as_xlsx,
+            hostile.write_zip_bomb_xlsx,
+            hostile.write_billion_laughs_xlsx,
+            hostile.write_empty_csv,
+        ]
+    ):
         path = builder(folder, f"2024-06 mauvais {index}{'.csv' if builder is hostile.write_empty_csv else '.xlsx'}")
         originals[path] = path.read_bytes()
     rows = valid_rows(pharmacies) + [[pharmacies[0], "Doublon", "Oui", "Oui"]]

@@ -19,7 +19,11 @@ SAMPLE = sample_path("pharmacy_survey", "2024-06 enquete officines.xlsx")
 def esante(*args, env=None, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(Path(sys.executable).parent / "esante"), *map(str, args)],
-        capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})}, cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
     )
 
 
@@ -27,24 +31,38 @@ def esante(*args, env=None, cwd=None) -> subprocess.CompletedProcess:
 def test_run_publishes_and_prints_the_roadmap_figures_by_name_without_log_lines(settings, tmp_path):
     copy_all_samples(settings)
     home = tmp_path / "dagster_home"
-    result = esante("run", "--raw", settings.raw_dir, "--warehouse", settings.warehouse_path,
-                    env={"DAGSTER_HOME": str(home)})
+    result = esante(
+        "run", "--raw", settings.raw_dir, "--warehouse", settings.warehouse_path, env={"DAGSTER_HOME": str(home)}
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("✔ Entrepôt publié")
-    assert any("Officines équipées d'une messagerie sécurisée de santé (MSSanté), Sarthe, 06/2024 : "
-               "78,8 % (123 / 156)" in line for line in lines)
+    assert any(
+        "Officines équipées d'une messagerie sécurisée de santé (MSSanté), Sarthe, 06/2024 : 78,8 % (123 / 156)" in line
+        for line in lines
+    )
     assert any("Officines possédant encore un fax, Sarthe, 06/2024 : 91,0 % (142 / 156)" in line for line in lines)
     assert any("parmi les officines équipées MSSanté, Sarthe, 06/2024 : 91,1 % (112 / 123)" in line for line in lines)
-    assert any("Établissements inscrits au programme CARE, Pays de la Loire, 10/2024 : 92,9 % (130 / 140)" in line
-               for line in lines)
+    assert any(
+        "Établissements inscrits au programme CARE, Pays de la Loire, 10/2024 : 92,9 % (130 / 140)" in line
+        for line in lines
+    )
     assert "departement 72" not in result.stdout and "region 52" not in result.stdout  # names, not codes
     assert " - dagster - " not in result.stdout + result.stderr  # no raw Dagster log line
     assert result.stderr == ""
     assert (home / ".dagster" / "history" / "runs.db").exists()  # the run is recorded in the Dagster instance
 
-    kpi = esante("kpi", "--indicator", "pharmacy_mssante_rate", "--level", "Département", "--format", "json",
-                 "--warehouse", settings.warehouse_path)
+    kpi = esante(
+        "kpi",
+        "--indicator",
+        "pharmacy_mssante_rate",
+        "--level",
+        "Département",
+        "--format",
+        "json",
+        "--warehouse",
+        settings.warehouse_path,
+    )
     assert kpi.returncode == 0, kpi.stderr
     [value] = json.loads(kpi.stdout)
     assert (value["numerateur"], value["denominateur"], value["territoire"]) == (123, 156, "Sarthe")
@@ -52,8 +70,17 @@ def test_run_publishes_and_prints_the_roadmap_figures_by_name_without_log_lines(
     table = esante("kpi", "--warehouse", settings.warehouse_path, "--indicator", "pharmacy_fax_rate")
     assert "91,0 %" in table.stdout and "91,1 %" in table.stdout and "Sarthe" in table.stdout
 
-    as_csv = esante("kpi", "--warehouse", settings.warehouse_path, "--format", "csv", "--level", "EPCI",
-                    "--indicator", "pharmacy_mssante_rate")
+    as_csv = esante(
+        "kpi",
+        "--warehouse",
+        settings.warehouse_path,
+        "--format",
+        "csv",
+        "--level",
+        "EPCI",
+        "--indicator",
+        "pharmacy_mssante_rate",
+    )
     assert as_csv.stdout.startswith("\ufeff")  # French Excel reads UTF-8 only with its byte-order mark
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout.lstrip("\ufeff")), delimiter=";"))
     assert len(rows) >= 10 and sum(int(r["Numérateur"]) for r in rows) == 123
@@ -67,8 +94,14 @@ def test_run_publishes_and_prints_the_roadmap_figures_by_name_without_log_lines(
 
 
 def test_run_with_nothing_to_read_says_so(tmp_path):
-    result = esante("run", "--raw", tmp_path / "absent", "--warehouse", tmp_path / "w.duckdb",
-                    env={"DAGSTER_HOME": str(tmp_path / "home")})
+    result = esante(
+        "run",
+        "--raw",
+        tmp_path / "absent",
+        "--warehouse",
+        tmp_path / "w.duckdb",
+        env={"DAGSTER_HOME": str(tmp_path / "home")},
+    )
     assert result.returncode == 2
     assert "introuvable" in result.stderr
 
@@ -82,8 +115,12 @@ def test_validate_accepts_the_sample():
 def test_validate_rejects_with_a_french_report_and_json(tmp_path):
     folder = tmp_path / "pharmacy_survey"
     folder.mkdir()
-    path = hostile.write_survey_xlsx(folder, "2025-01 test.xlsx", [["720008994", "P", "Peut-être", "Non"]],
-                                     ["FINESS", "Raison sociale", "MSSanté", "Fax"])
+    path = hostile.write_survey_xlsx(
+        folder,
+        "2025-01 test.xlsx",
+        [["720008994", "P", "Peut-être", "Non"]],
+        ["FINESS", "Raison sociale", "MSSanté", "Fax"],
+    )
     text = esante("validate", path)
     assert text.returncode == 1
     assert "Fichier rejeté" in text.stdout

@@ -15,11 +15,11 @@ import duckdb
 import pytest
 from dagster import DagsterInstance, SensorResult, SkipReason, build_sensor_context
 from openpyxl import load_workbook
-
-from pipelines.validation.reports import report_paths, write_rejection_report
 from pipelines.sensors import scan_uploads
+
 from pipelines.contract import unit_by_id
 from pipelines.validation.parse import parse_upload
+from pipelines.validation.reports import report_paths, write_rejection_report
 from tests import hostile_files as hostile
 from tests.conftest import SAMPLES, copy_sample
 
@@ -52,7 +52,7 @@ def test_a_file_still_being_written_waits(settings):
     partial.write_bytes(data[: len(data) // 2])
     new, cursor = look(settings.raw_dir, {})
     with partial.open("ab") as handle:  # the copy goes on between the two looks
-        handle.write(data[len(data) // 2:])
+        handle.write(data[len(data) // 2 :])
     new, cursor = look(settings.raw_dir, cursor)
     assert new == {}
     new, cursor = look(settings.raw_dir, cursor)
@@ -109,7 +109,6 @@ def test_mes_uploads_and_the_nightly_rebuild_request_their_month_partitions(sett
     """A monthly source's refresh names the months its new files touch; the nightly rebuild covers
     every month present in raw/, and leaves monthly indicators out when there is none."""
     from dagster import AssetKey, build_schedule_context
-
     from pipelines.definitions import build_definitions
     from pipelines.resources import WarehouseResource
 
@@ -161,7 +160,9 @@ def test_a_rejected_workbook_comes_back_annotated_and_untouched(settings, refere
     listing = [row for row in annotated["Problèmes"].iter_rows(min_row=2, values_only=True)]
     assert listing[0][5] == "Bientôt"
     # a value that looks like a formula is written back as text, never as a formula
-    injected = [c for row in annotated["Problèmes"].iter_rows(min_row=2) for c in row if c.value == "=cmd|' /C calc'!A0"]
+    injected = [
+        c for row in annotated["Problèmes"].iter_rows(min_row=2) for c in row if c.value == "=cmd|' /C calc'!A0"
+    ]
     assert injected and all(c.data_type == "s" for c in injected)
 
 
@@ -194,20 +195,37 @@ def test_the_real_daemon_updates_the_warehouse_when_a_file_is_dropped(settings, 
     home.mkdir()
     shutil.copy(Path(__file__).parents[1] / "dagster.yaml", home / "dagster.yaml")
     env = {
-        **os.environ, "DAGSTER_HOME": str(home), "DAGSTER_STORAGE_DIR": str(home / ".dagster"),
-        "DAGSTER_COMPUTE_LOGS_DIR": str(home / ".dagster" / "logs"), "DAGSTER_DISABLE_TELEMETRY": "1",
-        "ESANTE_RAW_DIR": str(settings.raw_dir), "ESANTE_WAREHOUSE": str(settings.warehouse_path),
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_STORAGE_DIR": str(home / ".dagster"),
+        "DAGSTER_COMPUTE_LOGS_DIR": str(home / ".dagster" / "logs"),
+        "DAGSTER_DISABLE_TELEMETRY": "1",
+        "ESANTE_RAW_DIR": str(settings.raw_dir),
+        "ESANTE_WAREHOUSE": str(settings.warehouse_path),
     }
     for source in SOURCES:
         (settings.raw_dir / source).mkdir()
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster"), "dev", "-m", "pipelines.definitions",
-         "-h", "127.0.0.1", "-p", str(_free_port())],
-        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "dev.log", "w"),
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "dev",
+            "-m",
+            "pipelines.definitions",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(_free_port()),
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "dev.log", "w"),
         start_new_session=True,
     )
-    query = ("SELECT numerator, denominator FROM kpi.indicator_value WHERE indicator_id = 'pharmacy_mssante_rate' "
-             "AND territory_level = 'departement'")
+    query = (
+        "SELECT numerator, denominator FROM kpi.indicator_value WHERE indicator_id = 'pharmacy_mssante_rate' "
+        "AND territory_level = 'departement'"
+    )
     try:
         copy_sample(settings, "pharmacy_survey")
         deadline = time.monotonic() + 300
@@ -215,8 +233,12 @@ def test_the_real_daemon_updates_the_warehouse_when_a_file_is_dropped(settings, 
             time.sleep(2)
         assert _fed(settings.warehouse_path, query) == [(123, 156)], (tmp_path / "dev.log").read_text()[-3000:]
 
-        broken = hostile.write_survey_xlsx(settings.raw_dir / "pharmacy_survey", "2024-06 corrigee.xlsx",
-                                           [["720008994", "P", "Bientôt", "Non"]], ["FINESS", "Raison sociale", "MSSanté", "Fax"])
+        broken = hostile.write_survey_xlsx(
+            settings.raw_dir / "pharmacy_survey",
+            "2024-06 corrigee.xlsx",
+            [["720008994", "P", "Bientôt", "Non"]],
+            ["FINESS", "Raison sociale", "MSSanté", "Fax"],
+        )
         text_report, annotated = report_paths(broken)
         while time.monotonic() < deadline and not annotated.exists():
             time.sleep(2)

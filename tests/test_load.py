@@ -33,17 +33,29 @@ def build_drop(folder: Path) -> list[Path]:
     for month in range(1, 21):
         wave = dt.date(2023 + (month - 1) // 12, (month - 1) % 12 + 1, 1)
         count = 20 + month
-        files.append(build_pharmacy_wave(
-            survey / f"{wave:%Y-%m} vague.xlsx", pharmacies[month: month + count], mssante_count=count // 2 + month % 5,
-            fax_count=count - month, wave=wave, seed=month,
-        ))
+        files.append(
+            build_pharmacy_wave(
+                survey / f"{wave:%Y-%m} vague.xlsx",
+                pharmacies[month : month + count],
+                mssante_count=count // 2 + month % 5,
+                fax_count=count - month,
+                wave=wave,
+                seed=month,
+            )
+        )
     duplicate = survey / "copie de 2023-01 vague.xlsx"
     shutil.copy2(files[0], duplicate)
     files.append(duplicate)
     files.append(hostile.write_pdf_as_xlsx(survey, "2024-09 rapport.xlsx"))
     files.append(hostile.write_empty_csv(survey, "2024-10 vide.csv"))
-    files.append(hostile.write_survey_xlsx(survey, "2024-11 fautes.xlsx", [["720008994", "P", "Bientôt", "Non"]],
-                                           ["FINESS", "Raison sociale", "MSSanté", "Fax"]))
+    files.append(
+        hostile.write_survey_xlsx(
+            survey,
+            "2024-11 fautes.xlsx",
+            [["720008994", "P", "Bientôt", "Non"]],
+            ["FINESS", "Raison sociale", "MSSanté", "Fax"],
+        )
+    )
     care = folder / "care_registrations"
     care.mkdir()
     files.append(Path(shutil.copy2(SAMPLES / "care_registrations" / "2024-10 suivi CARE Pays de la Loire.xlsx", care)))
@@ -71,9 +83,20 @@ class Daemon:
 
     def start(self):
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "dagster"), "dev", "-m", "pipelines.definitions",
-             "-h", "127.0.0.1", "-p", str(_free_port())],
-            env=self.env, cwd=self.cwd, stdout=subprocess.DEVNULL, stderr=open(self.cwd / "dev.log", "a"),
+            [
+                str(Path(sys.executable).parent / "dagster"),
+                "dev",
+                "-m",
+                "pipelines.definitions",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(_free_port()),
+            ],
+            env=self.env,
+            cwd=self.cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.cwd / "dev.log", "a"),
             start_new_session=True,
         )
 
@@ -114,9 +137,12 @@ def test_thirty_uploads_at_once_and_a_restart_each_processed_exactly_once(tmp_pa
     shutil.copy(Path(__file__).parents[1] / "dagster.yaml", home / "dagster.yaml")
     warehouse = tmp_path / "warehouse" / "esante.duckdb"
     env = {
-        "DAGSTER_HOME": str(home), "DAGSTER_STORAGE_DIR": str(home / ".dagster"),
-        "DAGSTER_COMPUTE_LOGS_DIR": str(home / ".dagster" / "logs"), "DAGSTER_DISABLE_TELEMETRY": "1",
-        "ESANTE_RAW_DIR": str(raw), "ESANTE_WAREHOUSE": str(warehouse),
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_STORAGE_DIR": str(home / ".dagster"),
+        "DAGSTER_COMPUTE_LOGS_DIR": str(home / ".dagster" / "logs"),
+        "DAGSTER_DISABLE_TELEMETRY": "1",
+        "ESANTE_RAW_DIR": str(raw),
+        "ESANTE_WAREHOUSE": str(warehouse),
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -150,9 +176,15 @@ def test_thirty_uploads_at_once_and_a_restart_each_processed_exactly_once(tmp_pa
     with output.open("w") as log:
         completed = subprocess.run(
             [str(Path(sys.executable).parent / "esante"), "run", "--raw", str(raw), "--warehouse", str(reference)],
-            stdout=log, stderr=subprocess.STDOUT, timeout=600,
-            env={**os.environ, "DAGSTER_HOME": str(other), "DAGSTER_STORAGE_DIR": str(other / ".dagster"),
-                 "DAGSTER_COMPUTE_LOGS_DIR": str(other / ".dagster" / "logs")},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=600,
+            env={
+                **os.environ,
+                "DAGSTER_HOME": str(other),
+                "DAGSTER_STORAGE_DIR": str(other / ".dagster"),
+                "DAGSTER_COMPUTE_LOGS_DIR": str(other / ".dagster" / "logs"),
+            },
         )
     assert completed.returncode == 0, output.read_text()[-3000:]
     assert indicators(warehouse) == indicators(reference)

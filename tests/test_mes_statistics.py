@@ -17,13 +17,6 @@ import polars as pl
 import pytest
 
 from assets.mes_statistics import SOURCE
-from pipelines.foundation.months import add_months
-from pipelines.foundation.problems import errors, summary, warnings
-from pipelines.orchestration.requests import months_to_recompute
-from pipelines.validation.parse import parse_upload
-from pipelines.warehouse.database import ensure_schema, run_script
-from pipelines.warehouse.indicators import compute_indicators, indicator_problems, run_indicator_checks
-from pipelines.warehouse.staging import load_reference_tables, load_upload
 from assets.mes_statistics.sample import (
     departement_totals,
     load_sarthe_communes,
@@ -31,6 +24,13 @@ from assets.mes_statistics.sample import (
     simulate_mes,
     write_mes_file,
 )
+from pipelines.foundation.months import add_months
+from pipelines.foundation.problems import errors, summary, warnings
+from pipelines.orchestration.requests import months_to_recompute
+from pipelines.validation.parse import parse_upload
+from pipelines.warehouse.database import ensure_schema, run_script
+from pipelines.warehouse.indicators import compute_indicators, indicator_problems, run_indicator_checks
+from pipelines.warehouse.staging import load_reference_tables, load_upload
 from tests.conftest import copy_sample, indicator, published, run_pipeline
 
 FED = "mes_profiles_fed_rate"
@@ -42,6 +42,7 @@ SUD_EST_MANCEAU = "247200421"  # 5 communes, all in Sarthe
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def warehouse(reference):
@@ -69,8 +70,11 @@ def computed(connection) -> dict[tuple, tuple]:
     values = compute_indicators(connection, SOURCE).pl()
     assert not indicator_problems(connection, SOURCE.source_id)
     return {
-        (r["indicator_id"], r["territory_level"], r["territory_code"], r["period"].strftime("%Y-%m")):
-            (r["numerator"], r["denominator"], r["value"])
+        (r["indicator_id"], r["territory_level"], r["territory_code"], r["period"].strftime("%Y-%m")): (
+            r["numerator"],
+            r["denominator"],
+            r["value"],
+        )
         for r in values.iter_rows(named=True)
     }
 
@@ -127,14 +131,19 @@ def communes_of(epci: str) -> list[dict]:
 
 # --- the sample: roadmap figures (one Dagster run) -----------------------------------------------
 
+
 def test_sample_reproduces_the_roadmap_figures(settings, reference):
     copy_sample(settings, "mes_statistics")
     result = run_pipeline(settings)
     assert result.success
 
     frames = [parse(p, reference, settings).frame for p in sorted((settings.raw_dir / "mes_statistics").iterdir())]
-    records = pl.concat(frames).filter(pl.col("niveau") == "commune").with_columns(
-        mois=pl.col("mois").dt.strftime("%Y-%m")).to_dicts()
+    records = (
+        pl.concat(frames)
+        .filter(pl.col("niveau") == "commune")
+        .with_columns(mois=pl.col("mois").dt.strftime("%Y-%m"))
+        .to_dicts()
+    )
     expected = expected_values(records)
 
     with published(settings) as connection:
@@ -147,15 +156,24 @@ def test_sample_reproduces_the_roadmap_figures(settings, reference):
         assert round(2_193_257 / 566_733, 2) == 3.87
 
         # communes and EPCI beside the département, each the ratio of its own sums
-        for level, code in (("commune", "72181"), ("commune", "72001"), ("epci", LE_MANS_METROPOLE),
-                            ("epci", SUD_EST_MANCEAU), ("epci", "200072676")):
+        for level, code in (
+            ("commune", "72181"),
+            ("commune", "72001"),
+            ("epci", LE_MANS_METROPOLE),
+            ("epci", SUD_EST_MANCEAU),
+            ("epci", "200072676"),
+        ):
             assert indicator(connection, FED, level, code, period="2024-11-01")[2] == pytest.approx(
-                expected[(FED, level, code, "2024-11")][2])
+                expected[(FED, level, code, "2024-11")][2]
+            )
             assert indicator(connection, DOCS, level, code, period="2024-10-01")[2] == pytest.approx(
-                expected[(DOCS, level, code, "2024-10")][2])
+                expected[(DOCS, level, code, "2024-10")][2]
+            )
         epci_rates = connection.execute(
             "SELECT value FROM kpi.indicator_value WHERE indicator_id = ? AND territory_level = 'epci' "
-            "AND period = DATE '2024-11-01'", [FED]).fetchall()
+            "AND period = DATE '2024-11-01'",
+            [FED],
+        ).fetchall()
         rates = [v for (v,) in epci_rates]
         assert len(rates) == 17 and len(set(rates)) == 17 and max(rates) - min(rates) > 0.05
         assert all(0.5 < v < 0.85 for v in rates)
@@ -163,7 +181,8 @@ def test_sample_reproduces_the_roadmap_figures(settings, reference):
         # documents per inhabitant only where 12 months are there: 2024-10 and 2024-11
         periods = connection.execute(
             "SELECT DISTINCT strftime(period, '%Y-%m') FROM kpi.indicator_value WHERE indicator_id = ? ORDER BY 1",
-            [DOCS]).fetchall()
+            [DOCS],
+        ).fetchall()
         assert periods == [("2024-10",), ("2024-11",)]
 
         checks = connection.execute(
@@ -176,11 +195,13 @@ def test_sample_reproduces_the_roadmap_figures(settings, reference):
         assert all(passed for passed, _ in by_name["mes_series_completes"])
         assert by_name["mes_totaux_concordants"] and all(p for p, _ in by_name["mes_totaux_concordants"])
         statuses = connection.execute(
-            "SELECT status, rows FROM audit.upload WHERE source_id = 'mes_statistics' ORDER BY file_name").fetchall()
+            "SELECT status, rows FROM audit.upload WHERE source_id = 'mes_statistics' ORDER BY file_name"
+        ).fetchall()
         assert statuses == [("accepted", 352 * 8), ("accepted", 353 * 5)]
 
 
 # --- other numbers, other formats ----------------------------------------------------------------
+
 
 def test_another_generated_file_gives_its_own_values(warehouse, reference, settings, tmp_path):
     months = month_range("2023-03", "2024-08")
@@ -197,10 +218,19 @@ def test_another_generated_file_gives_its_own_values(warehouse, reference, setti
 def test_plain_space_thousands_and_header_variants(warehouse, reference, settings, tmp_path):
     months = month_range("2024-01", "2024-12")
     records = simulate_mes(months, fed_rate=0.61, docs_per_inhabitant=5.1, seed=3)
-    headers = ["Mois de référence", "Maille", "Code géographique", "Territoire", "Population municipale",
-               "Espaces santé ouverts", "Espaces alimentés", "Documents déposés"]
-    path = write_mes_file(tmp_path / "mes.csv", records, thousands_sep=" ", headers=headers, delimiter=",",
-                          encoding="cp1252")
+    headers = [
+        "Mois de référence",
+        "Maille",
+        "Code géographique",
+        "Territoire",
+        "Population municipale",
+        "Espaces santé ouverts",
+        "Espaces alimentés",
+        "Documents déposés",
+    ]
+    path = write_mes_file(
+        tmp_path / "mes.csv", records, thousands_sep=" ", headers=headers, delimiter=",", encoding="cp1252"
+    )
     load(warehouse, parse(path, reference, settings))
     assert_same_values(computed(warehouse), expected_values(records))
 
@@ -213,11 +243,18 @@ def test_ratio_of_sums_not_mean_of_rates(warehouse, reference, settings, tmp_pat
     for month in months:
         for c in members:
             big = c["code"] == "72181"  # Le Mans
-            records.append({"mois": month, "niveau": "commune", "code_territoire": c["code"], "libelle": c["nom"],
-                            "population": 145_000 if big else 1_000,
-                            "profils_ouverts": 50_000 if big else 100,
-                            "profils_alimentes": 5_000 if big else 90,
-                            "documents_ajoutes": 1_000 if big else 500})
+            records.append(
+                {
+                    "mois": month,
+                    "niveau": "commune",
+                    "code_territoire": c["code"],
+                    "libelle": c["nom"],
+                    "population": 145_000 if big else 1_000,
+                    "profils_ouverts": 50_000 if big else 100,
+                    "profils_alimentes": 5_000 if big else 90,
+                    "documents_ajoutes": 1_000 if big else 500,
+                }
+            )
     load(warehouse, parse(write_mes_file(tmp_path / "mes.csv", records), reference, settings))
     values = computed(warehouse)
     small = len(members) - 1
@@ -235,36 +272,47 @@ def test_ratio_of_sums_not_mean_of_rates(warehouse, reference, settings, tmp_pat
 
 # --- a later file replaces the months it repeats -------------------------------------------------
 
+
 def test_corrected_month_replaces_old_values(warehouse, reference, settings, tmp_path):
     members = communes_of(SUD_EST_MANCEAU)
     first = simulate_mes(month_range("2024-01", "2024-03"), communes=members, seed=1)
-    corrected = [r for r in simulate_mes(month_range("2024-01", "2024-03"), communes=members, fed_rate=0.4,
-                                         seed=2) if r["mois"] == "2024-03"]
+    corrected = [
+        r
+        for r in simulate_mes(month_range("2024-01", "2024-03"), communes=members, fed_rate=0.4, seed=2)
+        if r["mois"] == "2024-03"
+    ]
     one_commune = [dict(r, profils_alimentes=0) for r in first if r["mois"] == "2024-02"][:1]
 
-    uploads = [parse(write_mes_file(tmp_path / name, rows), reference, settings)
-               for name, rows in (("a.csv", first), ("b.csv", corrected), ("c.csv", one_commune))]
+    uploads = [
+        parse(write_mes_file(tmp_path / name, rows), reference, settings)
+        for name, rows in (("a.csv", first), ("b.csv", corrected), ("c.csv", one_commune))
+    ]
     for upload in uploads:
         load(warehouse, upload)
 
     current = [r for r in first if r["mois"] != "2024-03"] + corrected
-    current = [one_commune[0] if (r["mois"], r["code_territoire"]) == ("2024-02", one_commune[0]["code_territoire"])
-               else r for r in current]
+    current = [
+        one_commune[0] if (r["mois"], r["code_territoire"]) == ("2024-02", one_commune[0]["code_territoire"]) else r
+        for r in current
+    ]
     assert_same_values(computed(warehouse), expected_values(current))
     assert computed(warehouse)[(FED, "epci", SUD_EST_MANCEAU, "2024-03")][2] == pytest.approx(0.4, abs=1e-3)
 
     staged = warehouse.execute(
         "SELECT strftime(mois, '%Y-%m') AS mois, upload_sha256, count(*) FROM staging.mes_statistics "
-        "GROUP BY ALL ORDER BY ALL").fetchall()
+        "GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
     a, b, c = (u.sha256 for u in uploads)
     assert sorted(staged) == sorted([("2024-01", a, 5), ("2024-02", a, 4), ("2024-02", c, 1), ("2024-03", b, 5)])
     duplicates = warehouse.execute(
         "SELECT count(*) FROM (SELECT niveau, code_territoire, mois FROM staging.mes_statistics "
-        "GROUP BY ALL HAVING count(*) > 1)").fetchone()[0]
+        "GROUP BY ALL HAVING count(*) > 1)"
+    ).fetchone()[0]
     assert duplicates == 0
 
 
 # --- missing months ------------------------------------------------------------------------------
+
 
 def test_missing_month_leaves_no_value_and_a_failed_check(settings, reference, tmp_path):
     """Dagster run: 2024-03 is missing for every territory; the gap is recorded in audit.check_result."""
@@ -274,10 +322,13 @@ def test_missing_month_leaves_no_value_and_a_failed_check(settings, reference, t
     result = run_pipeline(settings)
     assert result.success
     with published(settings) as connection:
-        assert connection.execute(
-            "SELECT count(*) FROM kpi.indicator_value WHERE indicator_id = ?", [DOCS]).fetchone()[0] == 0
+        assert (
+            connection.execute("SELECT count(*) FROM kpi.indicator_value WHERE indicator_id = ?", [DOCS]).fetchone()[0]
+            == 0
+        )
         assert indicator(connection, FED, period="2024-11-01")[2] == pytest.approx(
-            expected_values(records)[(FED, "departement", "72", "2024-11")][2])
+            expected_values(records)[(FED, "departement", "72", "2024-11")][2]
+        )
         rows = connection.execute(
             "SELECT passed, severity, message FROM audit.check_result "
             "WHERE source_id = 'mes_statistics' AND check_name = 'mes_series_completes' ORDER BY message"
@@ -292,8 +343,9 @@ def test_missing_month_leaves_no_value_and_a_failed_check(settings, reference, t
 
 def test_missing_commune_month_blocks_its_windows_and_its_aggregates(warehouse, reference, settings, tmp_path):
     months = month_range("2023-11", "2024-11")
-    records = [r for r in simulate_mes(months, seed=9)
-               if not (r["code_territoire"] == "72001" and r["mois"] == "2024-05")]
+    records = [
+        r for r in simulate_mes(months, seed=9) if not (r["code_territoire"] == "72001" and r["mois"] == "2024-05")
+    ]
     load(warehouse, parse(write_mes_file(tmp_path / "mes.csv", records), reference, settings))
     values = computed(warehouse)
     for level, code in (("commune", "72001"), ("epci", LE_MANS_METROPOLE), ("departement", "72")):
@@ -320,29 +372,47 @@ def test_missing_commune_month_blocks_its_windows_and_its_aggregates(warehouse, 
 
 # --- levels, totals, scope -----------------------------------------------------------------------
 
+
 def test_level_inferred_from_code_length_and_written_variants(warehouse, reference, settings, tmp_path):
     members = communes_of(SUD_EST_MANCEAU)
     rows = []
     for month in ("2024-10", "11/2024"):
         for c in members:
             rows.append([month, c["code"], 1_000, 300, 200, 900])
-    path = write_csv(tmp_path / "sans niveau.csv",
-                     ["Période", "Code INSEE", "Population", "Profils MES", "Profils alimentés", "Documents ajoutés"],
-                     rows)
+    path = write_csv(
+        tmp_path / "sans niveau.csv",
+        ["Période", "Code INSEE", "Population", "Profils MES", "Profils alimentés", "Documents ajoutés"],
+        rows,
+    )
     load(warehouse, parse(path, reference, settings))
     # only totals: EPCI (SIREN with spaces), a département written "Département" and one left to infer
-    path = write_csv(tmp_path / "totaux.csv",
-                     ["Mois", "Niveau", "Code territoire", "Population", "Profils ouverts", "Profils alimentés",
-                      "Documents ajoutés"],
-                     [["2024-09", "EPCI", "247 200 132", "200 000", "60 000", "30 000", "100 000"],
-                      ["2024-09", "Département", "72", "566 733", "150 000", "90 000", "200 000"],
-                      ["2024-08", "", "72", "566 733", "140 000", "70 000", "200 000"]])
+    path = write_csv(
+        tmp_path / "totaux.csv",
+        [
+            "Mois",
+            "Niveau",
+            "Code territoire",
+            "Population",
+            "Profils ouverts",
+            "Profils alimentés",
+            "Documents ajoutés",
+        ],
+        [
+            ["2024-09", "EPCI", "247 200 132", "200 000", "60 000", "30 000", "100 000"],
+            ["2024-09", "Département", "72", "566 733", "150 000", "90 000", "200 000"],
+            ["2024-08", "", "72", "566 733", "140 000", "70 000", "200 000"],
+        ],
+    )
     load(warehouse, parse(path, reference, settings))
     levels = warehouse.execute(
         "SELECT niveau, code_territoire, strftime(mois, '%Y-%m') FROM staging.mes_statistics "
-        "WHERE niveau <> 'commune' ORDER BY ALL").fetchall()
-    assert levels == [("departement", "72", "2024-08"), ("departement", "72", "2024-09"),
-                      ("epci", LE_MANS_METROPOLE, "2024-09")]
+        "WHERE niveau <> 'commune' ORDER BY ALL"
+    ).fetchall()
+    assert levels == [
+        ("departement", "72", "2024-08"),
+        ("departement", "72", "2024-09"),
+        ("epci", LE_MANS_METROPOLE, "2024-09"),
+    ]
     values = computed(warehouse)
     assert values[(FED, "commune", members[0]["code"], "2024-11")][2] == pytest.approx(200 / 300)
     assert values[(FED, "epci", SUD_EST_MANCEAU, "2024-11")] == (1000.0, 1500.0, pytest.approx(2 / 3))
@@ -361,8 +431,9 @@ def test_total_rows_that_differ_from_their_communes_are_a_warning(warehouse, ref
     epci_total = dict(total, niveau="epci", code_territoire=SUD_EST_MANCEAU, libelle="CC du Sud Est Manceau")
     epci_total["profils_ouverts"] += 7
     # a cross-border EPCI: its total holds communes outside Sarthe, not compared
-    alencon = dict(total, niveau="epci", code_territoire="246100663", libelle="CU d'Alençon",
-                   population=total["population"] * 10)
+    alencon = dict(
+        total, niveau="epci", code_territoire="246100663", libelle="CU d'Alençon", population=total["population"] * 10
+    )
     alencon_commune = next(c for c in COMMUNES if c["epci_siren"] == "246100663")
     alencon_rows = [r for r in simulate_mes(["2024-11"], communes=[alencon_commune], seed=4)]
     path = write_mes_file(tmp_path / "totaux.csv", records + [epci_total, alencon] + alencon_rows)
@@ -389,11 +460,16 @@ def test_territories_outside_the_departement_are_ignored(warehouse, reference, s
     assert len(outside) == 1 and "2 ligne(s)" in outside[0].message and not outside[0].is_error
     load(warehouse, upload)
     assert warehouse.execute("SELECT count(*) FROM staging.mes_statistics").fetchone()[0] == 5
-    assert warehouse.execute(
-        "SELECT count(*) FROM staging.mes_statistics WHERE code_territoire IN ('53130', '53')").fetchone()[0] == 0
+    assert (
+        warehouse.execute(
+            "SELECT count(*) FROM staging.mes_statistics WHERE code_territoire IN ('53130', '53')"
+        ).fetchone()[0]
+        == 0
+    )
 
 
 # --- bad input: each rejected alone, the cell named ----------------------------------------------
+
 
 def small_records() -> list[dict]:
     return simulate_mes(month_range("2024-01", "2024-12"), communes=communes_of(SUD_EST_MANCEAU), seed=8)
@@ -407,8 +483,12 @@ def spoil(records: list[dict], index: int, **changes) -> list[dict]:
 
 BAD_INPUTS = {
     # name: (change to record 3, i.e. file row 5), column header, cell letter, words of the message
-    "alimentes_above_ouverts": (lambda r: {"profils_alimentes": r["profils_ouverts"] + 1},
-                                "Profils alimentés", "G", "dépassent les profils ouverts"),
+    "alimentes_above_ouverts": (
+        lambda r: {"profils_alimentes": r["profils_ouverts"] + 1},
+        "Profils alimentés",
+        "G",
+        "dépassent les profils ouverts",
+    ),
     "negative_count": (lambda r: {"documents_ajoutes": -5}, "Documents ajoutés", "H", "négatif"),
     "unknown_commune": (lambda r: {"code_territoire": "72999"}, "Code territoire", "C", "n'existe pas"),
     "impossible_month": (lambda r: {"mois": "2025-13"}, "Mois", "A", "mois"),
@@ -439,20 +519,23 @@ def test_bad_files_change_no_indicator(settings, reference):
     folder = settings.raw_dir / "mes_statistics"
     records = small_records()
     write_mes_file(folder / "bon.csv", records)
-    for name, (change, header, _, _) in BAD_INPUTS.items():
+    for name, (change, _, _, _) in BAD_INPUTS.items():
         write_mes_file(folder / f"mauvais {name}.csv", spoil(records, 3, **change(records[3])), month_style="slash")
     result = run_pipeline(settings)
     assert result.success
     with published(settings) as connection:
         uploads = connection.execute(
-            "SELECT file_name, status, message FROM audit.upload WHERE source_id = 'mes_statistics'").fetchall()
+            "SELECT file_name, status, message FROM audit.upload WHERE source_id = 'mes_statistics'"
+        ).fetchall()
         stored = connection.execute(
             "SELECT indicator_id, territory_level, territory_code, strftime(period, '%Y-%m'), numerator, denominator, "
-            "value FROM kpi.indicator_value WHERE indicator_id IN (?, ?)", [FED, DOCS]).fetchall()
+            "value FROM kpi.indicator_value WHERE indicator_id IN (?, ?)",
+            [FED, DOCS],
+        ).fetchall()
     status = {file: s for file, s, _ in uploads}
     assert status.pop("bon.csv") == "accepted"
     assert set(status.values()) == {"rejected"} and len(status) == len(BAD_INPUTS)
-    for file, s, message in uploads:
+    for _, s, message in uploads:
         if s == "rejected":
             assert "ligne 5" in message and "colonne" in message, message
     assert_same_values({tuple(r[:4]): tuple(r[4:]) for r in stored}, expected_values(records))
@@ -468,13 +551,16 @@ def test_duplicate_territory_month_is_rejected(reference, settings, tmp_path):
     assert f"aussi ligne(s) {len(records) + 2}" in next(p.message for p in duplicates if p.row == 4)
 
 
-@pytest.mark.parametrize("niveau, code, check", [
-    ("epci", "999999999", "epci_inconnu"),
-    ("departement", "99", "departement_inconnu"),
-    ("commune", "720011", "code_territoire_format"),
-    ("", "7200", "niveau_indetermine"),
-    ("canton", "72001", "niveau_reconnu"),
-])
+@pytest.mark.parametrize(
+    "niveau, code, check",
+    [
+        ("epci", "999999999", "epci_inconnu"),
+        ("departement", "99", "departement_inconnu"),
+        ("commune", "720011", "code_territoire_format"),
+        ("", "7200", "niveau_indetermine"),
+        ("canton", "72001", "niveau_reconnu"),
+    ],
+)
 def test_unknown_or_malformed_territory_is_rejected(niveau, code, check, reference, settings, tmp_path):
     records = small_records()
     path = write_mes_file(tmp_path / "mauvais.csv", spoil(records, 0, niveau=niveau, code_territoire=code))
@@ -486,6 +572,7 @@ def test_unknown_or_malformed_territory_is_rejected(niveau, code, check, referen
 
 
 # --- month partitions: a corrected month recomputes what depends on it, not the whole history ----
+
 
 def test_months_to_recompute_follow_the_indicator_window():
     present = set(month_range("2023-11", "2024-11"))
@@ -510,8 +597,10 @@ def test_a_corrected_month_recomputes_only_the_months_that_depend_on_it(settings
     from pipelines.validation.verdicts import validated_uploads
 
     kpi = kpi_key(SOURCE)
-    query = "SELECT indicator_id, territory_level, territory_code, strftime(period, '%Y-%m'), value, computed_at " \
-            "FROM kpi.indicator_value WHERE indicator_id LIKE 'mes_%'"
+    query = (
+        "SELECT indicator_id, territory_level, territory_code, strftime(period, '%Y-%m'), value, computed_at "
+        "FROM kpi.indicator_value WHERE indicator_id LIKE 'mes_%'"
+    )
     copy_sample(settings, "mes_statistics")
     with DagsterInstance.ephemeral() as instance:
         assert run_pipeline(settings, instance=instance).published
@@ -519,16 +608,27 @@ def test_a_corrected_month_recomputes_only_the_months_that_depend_on_it(settings
         with published(settings) as connection:
             before = {tuple(r[:4]): r[4:] for r in connection.execute(query).fetchall()}
 
-        corrected = [r for r in simulate_mes(month_range("2023-11", "2024-11"), fed_rate=0.5, fed_rate_month="2024-03",
-                                             seed=3) if r["mois"] == "2024-03"]
+        corrected = [
+            r
+            for r in simulate_mes(month_range("2023-11", "2024-11"), fed_rate=0.5, fed_rate_month="2024-03", seed=3)
+            if r["mois"] == "2024-03"
+        ]
         path = write_mes_file(settings.raw_dir / "mes_statistics" / "2024-03 correction.csv", corrected)
         [verdict] = validated_uploads(SOURCE, [path], reference, settings)
+        assert verdict.accepted and verdict.period.isoformat() == "2024-03-01"
         tags, with_indicators = month_range_tags(SOURCE, ["2024-03"], settings)
-        assert with_indicators and (tags["dagster/asset_partition_range_start"],
-                                    tags["dagster/asset_partition_range_end"]) == ("2024-03", "2024-11")
+        assert with_indicators and (
+            tags["dagster/asset_partition_range_start"],
+            tags["dagster/asset_partition_range_end"],
+        ) == ("2024-03", "2024-11")
         job = build_definitions(settings).resolve_job_def(refresh_job_name(SOURCE))
-        result = job.execute_in_process(instance=instance, tags=tags, run_config=SILENT_LOGS, raise_on_error=False,
-                                        asset_selection=refresh_selection(SOURCE, with_indicators, []))
+        result = job.execute_in_process(
+            instance=instance,
+            tags=tags,
+            run_config=SILENT_LOGS,
+            raise_on_error=False,
+            asset_selection=refresh_selection(SOURCE, with_indicators, []),
+        )
         assert result.success
         recomputed = sorted(e.partition for e in result.get_asset_materialization_events() if e.asset_key == kpi)
         assert recomputed == month_range("2024-03", "2024-11")
@@ -543,14 +643,18 @@ def test_a_corrected_month_recomputes_only_the_months_that_depend_on_it(settings
         else:
             assert computed_at > before[key][1], key
     assert after[(FED, "departement", "72", "2024-03")][0] == pytest.approx(0.5, abs=1e-4)
-    assert after[(FED, "departement", "72", "2024-03")][0] != pytest.approx(before[(FED, "departement", "72", "2024-03")][0])
+    assert after[(FED, "departement", "72", "2024-03")][0] != pytest.approx(
+        before[(FED, "departement", "72", "2024-03")][0]
+    )
     # March's documents changed: every 12-month window that holds March changed with them
     assert after[(DOCS, "departement", "72", "2024-11")][0] != pytest.approx(
-        before[(DOCS, "departement", "72", "2024-11")][0])
+        before[(DOCS, "departement", "72", "2024-11")][0]
+    )
 
 
 def test_communes_without_inhabitant_are_accepted_with_undefined_values_and_count_in_the_sums(
-        settings, reference, tmp_path):
+    settings, reference, tmp_path
+):
     """The COG has six communes of population 0 (the Meuse villages "morts pour la France"): a national
     extract with them is accepted; their documents per inhabitant are NULL with a note, never a
     division by zero; their rows count in the sums of their EPCI and département."""
@@ -560,10 +664,19 @@ def test_communes_without_inhabitant_are_accepted_with_undefined_values_and_coun
     from pipelines.contract import reference_data
 
     with (Path(__file__).resolve().parents[1] / "reference" / "cog2025_communes_france.csv").open(
-            encoding="utf-8", newline="") as handle:
-        meuse = [{"code": r["code_insee"], "nom": r["nom"], "population": int(r["population_municipale"]),
-                  "epci_siren": r["epci_siren"], "departement": r["departement"]}
-                 for r in csv_module.DictReader(handle) if r["epci_siren"] == "200049187"]  # CA du Grand Verdun
+        encoding="utf-8", newline=""
+    ) as handle:
+        meuse = [
+            {
+                "code": r["code_insee"],
+                "nom": r["nom"],
+                "population": int(r["population_municipale"]),
+                "epci_siren": r["epci_siren"],
+                "departement": r["departement"],
+            }
+            for r in csv_module.DictReader(handle)
+            if r["epci_siren"] == "200049187"
+        ]  # CA du Grand Verdun
     empty = [c["code"] for c in meuse if c["population"] == 0]
     assert len(empty) == 6 and "55039" in empty
     records = simulate_mes(month_range("2024-01", "2024-12"), communes=meuse, seed=5)
@@ -582,10 +695,10 @@ def test_communes_without_inhabitant_are_accepted_with_undefined_values_and_coun
     with published(national) as connection:
         village = connection.execute(
             "SELECT numerator, denominator, value, note FROM kpi.indicator_value WHERE indicator_id = ? "
-            "AND territory_level = 'commune' AND territory_code = '55039' AND period = '2024-12-01'", [DOCS]
+            "AND territory_level = 'commune' AND territory_code = '55039' AND period = '2024-12-01'",
+            [DOCS],
         ).fetchall()
-        assert village == [(36, 0, None, "Territoire sans habitant (population 0) : valeur par habitant non "
-                                          "définie.")]
+        assert village == [(36, 0, None, "Territoire sans habitant (population 0) : valeur par habitant non définie.")]
         numerator, denominator, value = indicator(connection, DOCS, "epci", "200049187", period="2024-12-01")
     in_epci = [r for r in records if r["mois"] == "2024-12"]
     documents = sum(r["documents_ajoutes"] for r in records)

@@ -1,10 +1,8 @@
 """Source pharmacy_survey: the roadmap's figures from the sample, and other waves computed from their data."""
 
 import datetime as dt
-from pathlib import Path
 
 import polars as pl
-import pytest
 
 from assets.pharmacy_survey.sample import build_pharmacy_wave, load_sarthe_pharmacies
 from pipelines.contract import unit_by_id
@@ -42,7 +40,8 @@ def test_sample_reproduces_the_roadmap_figures(sample_warehouse, reference):
         for level in ("epci", "commune"):
             total = connection.execute(
                 "SELECT sum(numerator), sum(denominator) FROM kpi.indicator_value "
-                "WHERE indicator_id = 'pharmacy_mssante_rate' AND territory_level = ?", [level]
+                "WHERE indicator_id = 'pharmacy_mssante_rate' AND territory_level = ?",
+                [level],
             ).fetchall()[0]
             assert total == (123, 156)
         # lineage: every value reaches its upload in one join
@@ -73,18 +72,32 @@ def test_no_personal_data_reaches_the_warehouse(sample_warehouse):
 
 
 def _pharmacies(count: int, offset: int = 0) -> list[dict]:
-    return load_sarthe_pharmacies()[offset: offset + count]
+    return load_sarthe_pharmacies()[offset : offset + count]
 
 
 def test_other_waves_give_their_own_values_and_the_zero_fax_progress(settings, reference):
     folder = settings.raw_dir / "pharmacy_survey"
     folder.mkdir(parents=True)
-    first = build_pharmacy_wave(folder / "2025-01 vague 2.xlsx", _pharmacies(40), mssante_count=25, fax_count=30,
-                                fax_among_mssante=18, wave=dt.date(2025, 1, 1))
+    first = build_pharmacy_wave(
+        folder / "2025-01 vague 2.xlsx",
+        _pharmacies(40),
+        mssante_count=25,
+        fax_count=30,
+        fax_among_mssante=18,
+        wave=dt.date(2025, 1, 1),
+    )
     # a csv from Excel in French Windows: Windows-1252, ';'
-    second = build_pharmacy_wave(folder / "2025-09 vague 3.csv", _pharmacies(50, offset=10), mssante_count=41,
-                                 fax_count=12, fax_among_mssante=9, wave=dt.date(2025, 9, 1), fmt="csv",
-                                 encoding="cp1252", delimiter=";")
+    second = build_pharmacy_wave(
+        folder / "2025-09 vague 3.csv",
+        _pharmacies(50, offset=10),
+        mssante_count=41,
+        fax_count=12,
+        fax_among_mssante=9,
+        wave=dt.date(2025, 9, 1),
+        fmt="csv",
+        encoding="cp1252",
+        delimiter=";",
+    )
     assert second.read_bytes().decode("cp1252")
     waves = {p: parse_upload(p, UNIT, reference, settings.limits) for p in (first, second)}
     assert all(w.accepted for w in waves.values()), [w.problems for w in waves.values()]
@@ -101,18 +114,21 @@ def test_other_waves_give_their_own_values_and_the_zero_fax_progress(settings, r
         assert indicator(connection, "pharmacy_fax_rate", period="2025-01-01", segment="mssante")[:2] == (18, 25)
         assert indicator(connection, "pharmacy_mssante_rate", period="2025-09-01")[:2] == (41, 50)
         assert indicator(connection, "pharmacy_fax_rate", period="2025-09-01")[:2] == (12, 50)
-        assert indicator(connection, "pharmacy_zero_fax_progress", period="2025-09-01", segment="fax_abandonne")[:2] == (
-            dropped, had_fax.height)
-        assert indicator(connection, "pharmacy_zero_fax_progress", period="2025-09-01", segment="mssante_nouvelle")[:2] == (
-            newly_equipped, not_equipped.height)
+        assert indicator(connection, "pharmacy_zero_fax_progress", period="2025-09-01", segment="fax_abandonne")[
+            :2
+        ] == (dropped, had_fax.height)
+        assert indicator(connection, "pharmacy_zero_fax_progress", period="2025-09-01", segment="mssante_nouvelle")[
+            :2
+        ] == (newly_equipped, not_equipped.height)
         assert had_fax.height > 0 and not_equipped.height > 0  # the waves overlap: the progress is meaningful
 
 
 def test_wave_is_taken_from_the_responses_when_the_name_has_no_month(settings, reference):
     folder = settings.raw_dir / "pharmacy_survey"
     folder.mkdir(parents=True)
-    path = build_pharmacy_wave(folder / "enquete relance.xlsx", _pharmacies(12), mssante_count=6, fax_count=6,
-                               wave=dt.date(2025, 3, 1))
+    path = build_pharmacy_wave(
+        folder / "enquete relance.xlsx", _pharmacies(12), mssante_count=6, fax_count=6, wave=dt.date(2025, 3, 1)
+    )
     upload = parse_upload(path, UNIT, reference, settings.limits)
     assert upload.accepted, upload.problems
     assert upload.period == dt.date(2025, 3, 1)
@@ -122,8 +138,13 @@ def test_a_corrected_file_for_the_same_wave_replaces_the_first(settings):
     folder = settings.raw_dir / "pharmacy_survey"
     folder.mkdir(parents=True)
     build_pharmacy_wave(folder / "2025-01 vague.xlsx", _pharmacies(20), mssante_count=5, fax_count=20)
-    corrected = build_pharmacy_wave(folder / "2025-01 vague corrigee.xlsx", _pharmacies(20), mssante_count=15,
-                                    fax_count=10, wave=dt.date(2025, 1, 1))
+    corrected = build_pharmacy_wave(
+        folder / "2025-01 vague corrigee.xlsx",
+        _pharmacies(20),
+        mssante_count=15,
+        fax_count=10,
+        wave=dt.date(2025, 1, 1),
+    )
     later = corrected.stat().st_mtime + 60
     import os
 

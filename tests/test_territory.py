@@ -28,13 +28,21 @@ SARTHE = Territory.parse("72", GEOGRAPHY)
 
 def national_communes(departements: set[str]) -> list[dict]:
     with (REFERENCE / "cog2025_communes_france.csv").open(encoding="utf-8", newline="") as f:
-        return [{"code": r["code_insee"], "nom": r["nom"], "population": int(r["population_municipale"]),
-                 "epci_siren": r["epci_siren"], "departement": r["departement"]}
-                for r in csv.DictReader(f) if r["departement"] in departements]
+        return [
+            {
+                "code": r["code_insee"],
+                "nom": r["nom"],
+                "population": int(r["population_municipale"]),
+                "epci_siren": r["epci_siren"],
+                "departement": r["departement"],
+            }
+            for r in csv.DictReader(f)
+            if r["departement"] in departements
+        ]
 
 
 def test_territory_is_parsed_from_what_a_person_writes_and_named_from_the_reference():
-    assert SARTHE == Territory("departement", "72", "Sarthe")
+    assert Territory("departement", "72", "Sarthe") == SARTHE
     assert SARTHE.label == "le département de la Sarthe (72)"
     assert Territory.parse("01", GEOGRAPHY).label == "le département de l'Ain (01)"
     assert Territory.parse("29", GEOGRAPHY).label == "le département du Finistère (29)"
@@ -86,8 +94,10 @@ def test_overseas_finess_numbers_get_their_own_departement():
 
 def test_guadeloupe_pharmacies_are_accepted_when_971_is_in_scope(settings, tmp_path):
     guadeloupe = reference_data(REFERENCE, "971")
-    pharmacies = [{"finess": r["nofinesset"], "raison_sociale": r["rs"]}
-                  for r in guadeloupe.table("finess_et").head(30).iter_rows(named=True)]
+    pharmacies = [
+        {"finess": r["nofinesset"], "raison_sociale": r["rs"]}
+        for r in guadeloupe.table("finess_et").head(30).iter_rows(named=True)
+    ]
     assert len(pharmacies) == 30 and all(p["finess"].startswith("9701") for p in pharmacies)
     path = build_pharmacy_wave(tmp_path / "2024-06 enquete 971.xlsx", pharmacies, mssante_count=12, fax_count=25)
     upload = parse_upload(path, PHARMACIES, guadeloupe, settings.limits)
@@ -105,7 +115,8 @@ def test_guadeloupe_pharmacies_are_accepted_when_971_is_in_scope(settings, tmp_p
         assert indicator(connection, "pharmacy_fax_rate", "departement", "971")[:2] == (25, 30)
         name = connection.execute(
             "SELECT territoire FROM kpi.v_dernieres_valeurs WHERE indicateur = 'pharmacy_mssante_rate' "
-            "AND niveau = 'departement'").fetchall()
+            "AND niveau = 'departement'"
+        ).fetchall()
         assert name == [("Guadeloupe",)]
 
 
@@ -132,11 +143,16 @@ def test_a_national_extract_is_loaded_whole_when_the_territory_is_france(setting
     assert run_pipeline(france).published
     with published(france) as connection:
         for departement in ("72", "53"):
-            rows = [r for r in records if r["mois"] == "2024-12"
-                    and any(c["code"] == r["code_territoire"] and c["departement"] == departement for c in communes)]
+            rows = [
+                r
+                for r in records
+                if r["mois"] == "2024-12"
+                and any(c["code"] == r["code_territoire"] and c["departement"] == departement for c in communes)
+            ]
             fed = sum(r["profils_alimentes"] for r in rows) / sum(r["profils_ouverts"] for r in rows)
-            assert indicator(connection, "mes_profiles_fed_rate", "departement", departement,
-                             period="2024-12-01")[2] == pytest.approx(fed)
+            assert indicator(connection, "mes_profiles_fed_rate", "departement", departement, period="2024-12-01")[
+                2
+            ] == pytest.approx(fed)
 
 
 def test_a_regional_programme_covers_the_region_of_the_territory():

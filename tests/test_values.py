@@ -26,14 +26,32 @@ def parse(kind: str, values: list) -> list:
 
 def test_yes_no_variants_and_unknowns():
     assert parse("yes_no", ["Oui", " non ", "O", "n", "X", "1", "0", "Vrai", "FAUX", "Yes", "no", "true"]) == [
-        True, False, True, False, True, True, False, True, False, True, False, True
+        True,
+        False,
+        True,
+        False,
+        True,
+        True,
+        False,
+        True,
+        False,
+        True,
+        False,
+        True,
     ]
     # empty is unknown, never "no"; another word does not parse
     assert parse("yes_no", ["", None, "peut-être", "oui mais"]) == [None, None, None, None]
 
 
 def test_numbers_with_french_separators():
-    assert parse("integer", ["1234", "1 234", "1\u00a0234", "1\u202f234", "-3", "12.0"]) == [1234, 1234, 1234, 1234, -3, 12]
+    assert parse("integer", ["1234", "1 234", "1\u00a0234", "1\u202f234", "-3", "12.0"]) == [
+        1234,
+        1234,
+        1234,
+        1234,
+        -3,
+        12,
+    ]
     assert parse("integer", ["12,5", "douze", "1.234,5"]) == [None, None, None]
     assert parse("decimal", ["1234,5", "1 234,5", "0.5", "1.234,5", "1,234.5"]) == [1234.5, 1234.5, 0.5, None, None]
 
@@ -83,13 +101,18 @@ def test_integers_round_trip_with_any_thousands_separator(number):
         assert parse("integer", [grouped.replace(",", separator)]) == [number]
 
 
-@given(st.lists(st.one_of(
-    st.integers(min_value=-10**19, max_value=10**19).map(str),
-    st.integers(min_value=0, max_value=10**9).map(lambda n: f"{n:,}".replace(",", "\u00a0")),
-    st.integers(min_value=0, max_value=10**6).map(lambda n: f" {n}.0 "),
-    st.text(alphabet="0123456789+-., e\u00a0", max_size=8),
-    st.none(),
-), max_size=30))
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(min_value=-(10**19), max_value=10**19).map(str),
+            st.integers(min_value=0, max_value=10**9).map(lambda n: f"{n:,}".replace(",", "\u00a0")),
+            st.integers(min_value=0, max_value=10**6).map(lambda n: f" {n}.0 "),
+            st.text(alphabet="0123456789+-., e\u00a0", max_size=8),
+            st.none(),
+        ),
+        max_size=30,
+    )
+)
 def test_integers_cast_directly_where_plain_give_what_the_full_parser_gives(cells):
     series = pl.Series("v", cells, dtype=pl.String)
     assert parse_distinct(series, KINDS["integer"]).to_list() == parse("integer", cells)
@@ -118,9 +141,24 @@ def test_headers_ignore_case_accents_punctuation_and_line_breaks():
 # --- word keys and "choice" columns ----------------------------------------------------------------
 
 TRICKY = [
-    "Équipée\nMSSanté ?", "  Privé - non lucratif ", "Cœur d'Île-de-France", "ŒUVRE", "À réaliser",
-    "établissement de santé privé d’intérêt collectif", "Loire-Atlantique (44)", "44.0", "Maine‑et‑Loire",
-    "N°\u00a0FINESS :", "Ｆｉｎｅｓｓ", "ﬁn ½", "Ça\r\nva\tbien", "İstanbul", "ß", "", "---", "a\u0903b",
+    "Équipée\nMSSanté ?",
+    "  Privé - non lucratif ",
+    "Cœur d'Île-de-France",
+    "ŒUVRE",
+    "À réaliser",
+    "établissement de santé privé d’intérêt collectif",
+    "Loire-Atlantique (44)",
+    "44.0",
+    "Maine‑et‑Loire",
+    "N°\u00a0FINESS :",
+    "Ｆｉｎｅｓｓ",
+    "ﬁn ½",
+    "Ça\r\nva\tbien",
+    "İstanbul",
+    "ß",
+    "",
+    "---",
+    "a\u0903b",
 ]
 
 
@@ -134,25 +172,59 @@ def test_word_key_is_the_header_key():
     assert keys([None]) == [None]
 
 
-@given(st.text(alphabet=st.characters(max_codepoint=0x2FF) | st.sampled_from("œŒæ’‘–—…«»\u00a0\u202f\u2011\u0301\u0327"),
-               max_size=20))
+@given(
+    st.text(
+        alphabet=st.characters(max_codepoint=0x2FF) | st.sampled_from("œŒæ’‘–—…«»\u00a0\u202f\u2011\u0301\u0327"),
+        max_size=20,
+    )
+)
 def test_word_key_agrees_with_normalize_header(text):
     assert keys([text]) == [normalize_header(text)]
 
 
-CATEGORY = Column("categorie", "choice", ("Catégorie",), "catégorie", choices={
-    "GHT": "ght", "public": "ght", "ESPIC": "non_lucratif", "privé non lucratif": "non_lucratif",
-    "associatif": "non_lucratif", "privé lucratif": "prive",
-})
+CATEGORY = Column(
+    "categorie",
+    "choice",
+    ("Catégorie",),
+    "catégorie",
+    choices={
+        "GHT": "ght",
+        "public": "ght",
+        "ESPIC": "non_lucratif",
+        "privé non lucratif": "non_lucratif",
+        "associatif": "non_lucratif",
+        "privé lucratif": "prive",
+    },
+)
 
 
 def test_choice_gives_the_code_of_any_spelling_and_null_for_another_word():
     parser = value_parser(CATEGORY)
-    values = ["ght", " (GHT). ", "Privé - NON lucratif", "prive non-lucratif", "ASSOCIATIF", "Privé lucratif",
-              "Clinique", "privé", "", None]
+    values = [
+        "ght",
+        " (GHT). ",
+        "Privé - NON lucratif",
+        "prive non-lucratif",
+        "ASSOCIATIF",
+        "Privé lucratif",
+        "Clinique",
+        "privé",
+        "",
+        None,
+    ]
     frame = pl.DataFrame({"v": values}, schema={"v": pl.String})
     assert frame.select(parser.parse(pl.col("v")))["v"].to_list() == [
-        "ght", "ght", "non_lucratif", "non_lucratif", "non_lucratif", "prive", None, None, None, None]
+        "ght",
+        "ght",
+        "non_lucratif",
+        "non_lucratif",
+        "non_lucratif",
+        "prive",
+        None,
+        None,
+        None,
+        None,
+    ]
     assert parser.dtype == pl.String
     assert parser.expected == "« GHT » (ou « public »), « ESPIC » (ou « privé non lucratif ») ou « privé lucratif »"
     assert parser.described == "une valeur admise pour « catégorie »"

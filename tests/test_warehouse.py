@@ -19,9 +19,18 @@ from tests.conftest import copy_all_samples, published, run_pipeline
 
 def esante_run(settings, home: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [str(Path(sys.executable).parent / "esante"), "run", "--raw", str(settings.raw_dir),
-         "--warehouse", str(settings.warehouse_path)],
-        env={**os.environ, "DAGSTER_HOME": str(home)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            str(Path(sys.executable).parent / "esante"),
+            "run",
+            "--raw",
+            str(settings.raw_dir),
+            "--warehouse",
+            str(settings.warehouse_path),
+        ],
+        env={**os.environ, "DAGSTER_HOME": str(home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -52,21 +61,36 @@ def test_readable_views_speak_french_and_hold_the_latest_values(sample_warehouse
             "WHERE indicateur = 'pharmacy_fax_rate' AND niveau = 'departement' ORDER BY segment NULLS FIRST"
         ).fetchall()
         assert rows == [("Sarthe", None, "91,0 %", 142, 156), ("Sarthe", "mssante", "91,1 %", 112, 123)]
-        objectives = {r[0] for r in connection.execute("SELECT DISTINCT objectif FROM kpi.v_dernieres_valeurs").fetchall()}
+        objectives = {
+            r[0] for r in connection.execute("SELECT DISTINCT objectif FROM kpi.v_dernieres_valeurs").fetchall()
+        }
         assert {2, 4, 7} <= objectives
-        names = dict(connection.execute(
-            "SELECT niveau || ':' || code, nom FROM ref.territoire WHERE code IN ('72', '52', '53', '971')").fetchall())
-        assert names == {"departement:72": "Sarthe", "region:52": "Pays de la Loire", "departement:53": "Mayenne",
-                         "departement:52": "Haute-Marne",
-                         "region:53": "Bretagne", "departement:971": "Guadeloupe"}
+        names = dict(
+            connection.execute(
+                "SELECT niveau || ':' || code, nom FROM ref.territoire WHERE code IN ('72', '52', '53', '971')"
+            ).fetchall()
+        )
+        assert names == {
+            "departement:72": "Sarthe",
+            "region:52": "Pays de la Loire",
+            "departement:53": "Mayenne",
+            "departement:52": "Haute-Marne",
+            "region:53": "Bretagne",
+            "departement:971": "Guadeloupe",
+        }
         care = connection.execute(
             "SELECT territoire, segment_libelle, valeur_affichee FROM kpi.v_objectif_4_cybersecurite "
-            "WHERE indicateur = 'crisis_exercise_status' AND niveau = 'region' ORDER BY segment").fetchall()
-        assert care == [("Pays de la Loire", "à réaliser", "15,5 %"), ("Pays de la Loire", "programmé", "4,7 %"),
-                        ("Pays de la Loire", "réalisé", "79,8 %")]
+            "WHERE indicateur = 'crisis_exercise_status' AND niveau = 'region' ORDER BY segment"
+        ).fetchall()
+        assert care == [
+            ("Pays de la Loire", "à réaliser", "15,5 %"),
+            ("Pays de la Loire", "programmé", "4,7 %"),
+            ("Pays de la Loire", "réalisé", "79,8 %"),
+        ]
         counts = connection.execute(
             "SELECT DISTINCT data_type FROM duckdb_columns() WHERE schema_name = 'kpi' AND table_name = 'indicator_value' "
-            "AND column_name IN ('numerator', 'denominator')").fetchall()
+            "AND column_name IN ('numerator', 'denominator')"
+        ).fetchall()
         assert counts == [("BIGINT",)]  # counts are integers, never 112.0
         lineage = connection.execute(
             "SELECT DISTINCT source, fichier FROM audit.v_lignee WHERE indicateur = 'pharmacy_mssante_rate'"

@@ -42,9 +42,9 @@ from pipelines.contract import (
     UploadRows,
     finess_departement,
     read_xlsx,
+    rule,
     word_key,
     workbook_sheet_names,
-    rule,
 )
 from pipelines.ingest.values import finess_key_is_valid
 
@@ -54,13 +54,32 @@ from pipelines.ingest.values import finess_key_is_valid
 # steward as what to write: keep the usual spelling first.
 
 CATEGORIES: dict[str, str] = {
-    **dict.fromkeys(("GHT", "public", "groupement hospitalier de territoire", "établissement public",
-                     "établissement public de santé"), "ght"),
-    **dict.fromkeys(("ESPIC", "privé non lucratif", "privé à but non lucratif", "à but non lucratif",
-                     "non lucratif", "associatif", "privé associatif",
-                     "établissement de santé privé d'intérêt collectif"), "non_lucratif"),
-    **dict.fromkeys(("privé lucratif", "privé", "privé à but lucratif", "privé commercial", "lucratif",
-                     "commercial"), "prive"),
+    **dict.fromkeys(
+        (
+            "GHT",
+            "public",
+            "groupement hospitalier de territoire",
+            "établissement public",
+            "établissement public de santé",
+        ),
+        "ght",
+    ),
+    **dict.fromkeys(
+        (
+            "ESPIC",
+            "privé non lucratif",
+            "privé à but non lucratif",
+            "à but non lucratif",
+            "non lucratif",
+            "associatif",
+            "privé associatif",
+            "établissement de santé privé d'intérêt collectif",
+        ),
+        "non_lucratif",
+    ),
+    **dict.fromkeys(
+        ("privé lucratif", "privé", "privé à but lucratif", "privé commercial", "lucratif", "commercial"), "prive"
+    ),
 }
 CATEGORY_CODES = ("ght", "non_lucratif", "prive")
 CATEGORY_LABELS = {"ght": "GHT (public)", "non_lucratif": "privé non lucratif", "prive": "privé lucratif"}
@@ -68,42 +87,76 @@ CATEGORY_LABELS = {"ght": "GHT (public)", "non_lucratif": "privé non lucratif",
 CRISIS_STATUSES: dict[str, str] = {
     **dict.fromkeys(("réalisé", "fait", "réalisée", "faite", "oui", "effectué", "effectuée"), "realise"),
     **dict.fromkeys(("programmé", "planifié", "programmée", "planifiée", "prévu", "prévue"), "programme"),
-    **dict.fromkeys(("à réaliser", "à faire", "non réalisé", "non réalisée", "non", "à programmer",
-                     "à planifier"), "a_realiser"),
+    **dict.fromkeys(
+        ("à réaliser", "à faire", "non réalisé", "non réalisée", "non", "à programmer", "à planifier"), "a_realiser"
+    ),
 }
 STATUS_CODES = ("realise", "programme", "a_realiser")
+
 
 def departement_words(reference: ReferenceData) -> dict[str, str]:
     """Every French département, as stewards write it: "44", "44.0" (an Excel number),
     "Loire-Atlantique", "44 - Loire-Atlantique", "Loire-Atlantique (44)", "1" for 01 (the leading zero
     Excel drops). The scope check then keeps the région of the territory."""
     return {
-        word: code for code, name in reference.geography.departements.items()
+        word: code
+        for code, name in reference.geography.departements.items()
         for word in (code, name, f"{code} {name}", f"{name} {code}", *([code[1]] if code.startswith("0") else []))
     }
 
 
 COLUMNS = (
-    Column("finess", "finess", ("FINESS", "N° FINESS ET", "FINESS ET", "N° FINESS", "FINESS géographique"),
-           "numéro FINESS", help="FINESS géographique (ET) de l'établissement ; à défaut, celui de son entité juridique."),
-    Column("finess_ej", "finess", ("FINESS EJ", "N° FINESS EJ", "FINESS juridique", "FINESS entité juridique"),
-           "numéro FINESS EJ", help="FINESS de l'entité juridique (EJ) gestionnaire ; facultatif."),
+    Column(
+        "finess",
+        "finess",
+        ("FINESS", "N° FINESS ET", "FINESS ET", "N° FINESS", "FINESS géographique"),
+        "numéro FINESS",
+        help="FINESS géographique (ET) de l'établissement ; à défaut, celui de son entité juridique.",
+    ),
+    Column(
+        "finess_ej",
+        "finess",
+        ("FINESS EJ", "N° FINESS EJ", "FINESS juridique", "FINESS entité juridique"),
+        "numéro FINESS EJ",
+        help="FINESS de l'entité juridique (EJ) gestionnaire ; facultatif.",
+    ),
     Column("raison_sociale", "text", ("Raison sociale", "Établissement", "Nom"), "raison sociale"),
     # empty: the establishment's département in the reference, else the FINESS number's
-    Column("departement", "choice", ("Département", "Dept", "Code département"), "département",
-           choices=departement_words),
-    Column("categorie", "choice", ("Catégorie", "Type d'établissement", "Statut juridique"), "catégorie",
-           required=True, nullable=False, choices=CATEGORIES),
-    Column("candidat", "yes_no", ("Candidat", "Candidature", "A candidaté"), "candidat", required=True,
-           nullable=False),
-    Column("inscrit", "yes_no", ("Inscrit", "Inscription", "Inscrit au programme"), "inscrit", required=True,
-           nullable=False),
+    Column(
+        "departement", "choice", ("Département", "Dept", "Code département"), "département", choices=departement_words
+    ),
+    Column(
+        "categorie",
+        "choice",
+        ("Catégorie", "Type d'établissement", "Statut juridique"),
+        "catégorie",
+        required=True,
+        nullable=False,
+        choices=CATEGORIES,
+    ),
+    Column("candidat", "yes_no", ("Candidat", "Candidature", "A candidaté"), "candidat", required=True, nullable=False),
+    Column(
+        "inscrit",
+        "yes_no",
+        ("Inscrit", "Inscription", "Inscrit au programme"),
+        "inscrit",
+        required=True,
+        nullable=False,
+    ),
     Column("date_inscription", "date", ("Date d'inscription",), "date d'inscription"),
-    Column("exercice_crise_requis", "yes_no", ("Exercice de crise requis", "Doit réaliser un exercice"),
-           "exercice de crise requis"),
-    Column("exercice_crise_statut", "choice",
-           ("Exercice de crise", "Statut exercice de crise", "Exercice crise cyber"),
-           "statut de l'exercice de crise", choices=CRISIS_STATUSES),
+    Column(
+        "exercice_crise_requis",
+        "yes_no",
+        ("Exercice de crise requis", "Doit réaliser un exercice"),
+        "exercice de crise requis",
+    ),
+    Column(
+        "exercice_crise_statut",
+        "choice",
+        ("Exercice de crise", "Statut exercice de crise", "Exercice crise cyber"),
+        "statut de l'exercice de crise",
+        choices=CRISIS_STATUSES,
+    ),
     Column("date_exercice", "date", ("Date de l'exercice", "Date exercice"), "date de l'exercice"),
 )
 
@@ -142,13 +195,15 @@ class CareRegistrationRow(FinessRow):
 
 # --- the CARE scope: its own reference table --------------------------------------------------------
 
+
 def health_establishments_of(france: pl.DataFrame, scope: Scope) -> pl.DataFrame:
     """finess_etab_sante_france_stock20210108.csv cut to the CARE scope: the région of the territory
     (CARE is a regional programme), or all of France; overseas départements by their three digits."""
     departement = finess_departement(pl.col("nofinesset"))
     regional = scope.territory.regional(scope.geography)
     return france.with_columns(departement=departement).filter(
-        regional.includes(pl.col("departement"), scope.geography.region_of(pl.col("departement"))))
+        regional.includes(pl.col("departement"), scope.geography.region_of(pl.col("departement")))
+    )
 
 
 CARE_SCOPE = ReferenceTable(
@@ -166,16 +221,23 @@ def reference_departements(reference: ReferenceData) -> pl.DataFrame:
     its ET the only one it has (none when it has several)."""
     known = reference.table(CARE_SCOPE.name)
     establishments = known.select(
-        pl.col("nofinesset").alias("finess"), pl.col("departement").alias("known_departement"),
-        pl.col("nofinesset").alias("known_et"), pl.col("nofinessej").alias("known_ej"))
+        pl.col("nofinesset").alias("finess"),
+        pl.col("departement").alias("known_departement"),
+        pl.col("nofinesset").alias("known_et"),
+        pl.col("nofinessej").alias("known_ej"),
+    )
     entities = (
-        known.group_by("nofinessej", "departement").agg(count=pl.len(), et=pl.col("nofinesset").first())
+        known.group_by("nofinessej", "departement")
+        .agg(count=pl.len(), et=pl.col("nofinesset").first())
         .sort(["nofinessej", "count", "departement"], descending=[False, True, False])
         .group_by("nofinessej", maintain_order=True)
         .agg(pl.col("departement").first(), pl.col("count").sum(), pl.col("et").first())
-        .select(pl.col("nofinessej").alias("finess"), pl.col("departement").alias("known_departement"),
-                pl.when(pl.col("count") == 1).then(pl.col("et")).alias("known_et"),
-                pl.col("nofinessej").alias("known_ej"))
+        .select(
+            pl.col("nofinessej").alias("finess"),
+            pl.col("departement").alias("known_departement"),
+            pl.when(pl.col("count") == 1).then(pl.col("et")).alias("known_et"),
+            pl.col("nofinessej").alias("known_ej"),
+        )
     )
     return pl.concat([establishments.unique("finess"), entities.join(establishments, on="finess", how="anti")])
 
@@ -190,14 +252,20 @@ def derive_scope(rows: UploadRows, reference: ReferenceData) -> pl.DataFrame:
     known = reference_departements(reference)
     frame = rows.frame.with_columns(given_finess=pl.col("finess"))
     by_ej = frame.filter(pl.col("finess").is_null() & pl.col("finess_ej").is_not_null()).join(
-        known.select(pl.col("finess").alias("finess_ej"), "known_et"), on="finess_ej", how="left")
-    frame = frame.join(by_ej.select(ROW, "known_et"), on=ROW, how="left").with_columns(
-        finess=pl.coalesce("finess", "known_et", "finess_ej")).drop("known_et")
+        known.select(pl.col("finess").alias("finess_ej"), "known_et"), on="finess_ej", how="left"
+    )
+    frame = (
+        frame.join(by_ej.select(ROW, "known_et"), on=ROW, how="left")
+        .with_columns(finess=pl.coalesce("finess", "known_et", "finess_ej"))
+        .drop("known_et")
+    )
     frame = (
         frame.join(known.select("finess", "known_departement"), on="finess", how="left", maintain_order="left")
         .with_columns(finess_departement=finess_departement(pl.col("finess")))
-        .with_columns(departement_declare=pl.col("departement"),
-                      departement=pl.coalesce("departement", "known_departement", "finess_departement"))
+        .with_columns(
+            departement_declare=pl.col("departement"),
+            departement=pl.coalesce("departement", "known_departement", "finess_departement"),
+        )
         .with_columns(region=reference.geography.region_of(pl.col("departement")))
     )
     return frame
@@ -206,27 +274,43 @@ def derive_scope(rows: UploadRows, reference: ReferenceData) -> pl.DataFrame:
 # --- rules across columns, the reference and the summary sheet -------------------------------------
 
 
-@rule('Un établissement inscrit au programme est forcément candidat.')
+@rule("Un établissement inscrit au programme est forcément candidat.")
 def registered_without_candidacy(rows: UploadRows, reference: ReferenceData) -> list[Problem]:
     """A registered establishment (inscrit = oui) must be a candidate (candidat = oui)."""
     registered_cell = rows.letters.get("inscrit", "")
-    return rows.problems_for(rows.frame.filter(pl.col("inscrit") & ~pl.col("candidat")), lambda r: rows.problem(
-        f"L'établissement est inscrit au programme CARE (cellule {registered_cell}{r[ROW]} = oui) "
-        "mais n'est pas candidat : un établissement inscrit est forcément candidat.",
-        "Corrigez la colonne candidat (Oui) ou la colonne inscrit (Non) de cette ligne.",
-        row=r[ROW], column="candidat", value="Non", check="inscrit_non_candidat"))
+    return rows.problems_for(
+        rows.frame.filter(pl.col("inscrit") & ~pl.col("candidat")),
+        lambda r: rows.problem(
+            f"L'établissement est inscrit au programme CARE (cellule {registered_cell}{r[ROW]} = oui) "
+            "mais n'est pas candidat : un établissement inscrit est forcément candidat.",
+            "Corrigez la colonne candidat (Oui) ou la colonne inscrit (Non) de cette ligne.",
+            row=r[ROW],
+            column="candidat",
+            value="Non",
+            check="inscrit_non_candidat",
+        ),
+    )
 
 
-@rule("Un statut d'exercice de crise sur une ligne où l'exercice est déclaré non requis est signalé (avertissement) et n'est pas compté.")
+@rule(
+    "Un statut d'exercice de crise sur une ligne où l'exercice est déclaré non requis est signalé (avertissement) et n'est pas compté."
+)
 def exercise_not_required(rows: UploadRows, reference: ReferenceData) -> list[Problem]:
     """A crisis-exercise status on a row where the exercise is declared not required (warning)."""
     odd = rows.frame.filter(pl.col("exercice_crise_requis").not_() & pl.col("exercice_crise_statut").is_not_null())
-    return rows.problems_for(odd, lambda r: rows.problem(
-        "Un statut d'exercice de crise est renseigné alors que l'exercice est déclaré non requis : "
-        "la ligne est acceptée mais cet exercice n'est pas compté.",
-        "Mettez « Exercice de crise requis » à Oui, ou videz le statut.",
-        row=r[ROW], column="exercice_crise_statut", value=r["exercice_crise_statut"], severity="avertissement",
-        check="exercice_non_requis"))
+    return rows.problems_for(
+        odd,
+        lambda r: rows.problem(
+            "Un statut d'exercice de crise est renseigné alors que l'exercice est déclaré non requis : "
+            "la ligne est acceptée mais cet exercice n'est pas compté.",
+            "Mettez « Exercice de crise requis » à Oui, ou videz le statut.",
+            row=r[ROW],
+            column="exercice_crise_statut",
+            value=r["exercice_crise_statut"],
+            severity="avertissement",
+            check="exercice_non_requis",
+        ),
+    )
 
 
 def care_scope_label(reference: ReferenceData) -> str:
@@ -235,11 +319,14 @@ def care_scope_label(reference: ReferenceData) -> str:
     scope = territory.regional(reference.geography)
     if scope.level == "france":
         return "la France entière"
-    return scope.label + (f", celle du territoire de l'entrepôt, {territory.label}"
-                          if territory.level == "departement" else "")
+    return scope.label + (
+        f", celle du territoire de l'entrepôt, {territory.label}" if territory.level == "departement" else ""
+    )
 
 
-@rule('Chaque ligne porte un numéro FINESS (ET, ou à défaut EJ) ; le département (déclaré, sinon celui du répertoire FINESS) est dans la région du territoire ; un numéro absent du répertoire FINESS 2021 est accepté avec un avertissement.')
+@rule(
+    "Chaque ligne porte un numéro FINESS (ET, ou à défaut EJ) ; le département (déclaré, sinon celui du répertoire FINESS) est dans la région du territoire ; un numéro absent du répertoire FINESS 2021 est accepté avec un avertissement."
+)
 def in_care_scope(rows: UploadRows, reference: ReferenceData) -> list[Problem]:
     """Keeps the follow-up within the CARE scope, and every row identified.
 
@@ -258,37 +345,68 @@ def in_care_scope(rows: UploadRows, reference: ReferenceData) -> list[Problem]:
     in_scope = lambda column: scope.includes(pl.col(column), geography.region_of(pl.col(column)))  # noqa: E731
     declared_outside = pl.col("departement_declare").is_not_null() & ~in_scope("departement_declare")
     unknown = pl.col("known_departement").is_null() & pl.col("finess").is_not_null()
-    finess_outside = unknown & (geography.region_of(pl.col("finess_departement")).is_null() | ~in_scope("finess_departement"))
-    problems = rows.problems_for(frame.filter(pl.col("finess").is_null()), lambda r: rows.problem(
-        "La ligne ne porte aucun numéro FINESS (ni ET ni EJ) : l'établissement ne peut pas être identifié.",
-        "Saisissez le numéro FINESS géographique (ET) de l'établissement, ou à défaut celui de son entité "
-        "juridique (EJ).",
-        row=r[ROW], column="finess", check="finess_absent"))
-    problems += rows.problems_for(frame.filter(declared_outside), lambda r: rows.problem(
-        f"Le département {r['departement_declare']} ({geography.departements[r['departement_declare']]}) est hors "
-        f"du périmètre du suivi CARE : {label}.",
-        f"Vérifiez le département de cette ligne : le suivi CARE ne porte que sur {action_scope}.",
-        row=r[ROW], column="departement", value=r["departement_declare"], check="departement_hors_region"))
-    problems += rows.problems_for(frame.filter(finess_outside & ~declared_outside), lambda r: rows.problem(
-        f"Ce numéro FINESS est celui d'un établissement d'un autre département ({r['finess_departement']}), hors du "
-        f"périmètre du suivi CARE : {label}.",
-        f"Vérifiez le numéro : le suivi CARE ne porte que sur {action_scope}.",
-        row=r[ROW], column="finess" if r["given_finess"] else "finess_ej", value=r["finess"],
-        check="finess_hors_region"))
-    problems += rows.problems_for(frame.filter(unknown & ~finess_outside), lambda r: rows.problem(
-        f"Ce numéro FINESS est bien formé mais absent du répertoire des établissements de santé de {label} "
-        "(extraction FINESS 2021) : la ligne est acceptée (établissement récent ?).",
-        "Rien à faire si l'établissement est récent ; sinon vérifiez le numéro (FINESS ET ou EJ).",
-        row=r[ROW], column="finess" if r["given_finess"] else "finess_ej", value=r["finess"],
-        severity="avertissement", check="finess_repertoire"))
+    finess_outside = unknown & (
+        geography.region_of(pl.col("finess_departement")).is_null() | ~in_scope("finess_departement")
+    )
+    problems = rows.problems_for(
+        frame.filter(pl.col("finess").is_null()),
+        lambda r: rows.problem(
+            "La ligne ne porte aucun numéro FINESS (ni ET ni EJ) : l'établissement ne peut pas être identifié.",
+            "Saisissez le numéro FINESS géographique (ET) de l'établissement, ou à défaut celui de son entité "
+            "juridique (EJ).",
+            row=r[ROW],
+            column="finess",
+            check="finess_absent",
+        ),
+    )
+    problems += rows.problems_for(
+        frame.filter(declared_outside),
+        lambda r: rows.problem(
+            f"Le département {r['departement_declare']} ({geography.departements[r['departement_declare']]}) est hors "
+            f"du périmètre du suivi CARE : {label}.",
+            f"Vérifiez le département de cette ligne : le suivi CARE ne porte que sur {action_scope}.",
+            row=r[ROW],
+            column="departement",
+            value=r["departement_declare"],
+            check="departement_hors_region",
+        ),
+    )
+    problems += rows.problems_for(
+        frame.filter(finess_outside & ~declared_outside),
+        lambda r: rows.problem(
+            f"Ce numéro FINESS est celui d'un établissement d'un autre département ({r['finess_departement']}), hors du "
+            f"périmètre du suivi CARE : {label}.",
+            f"Vérifiez le numéro : le suivi CARE ne porte que sur {action_scope}.",
+            row=r[ROW],
+            column="finess" if r["given_finess"] else "finess_ej",
+            value=r["finess"],
+            check="finess_hors_region",
+        ),
+    )
+    problems += rows.problems_for(
+        frame.filter(unknown & ~finess_outside),
+        lambda r: rows.problem(
+            f"Ce numéro FINESS est bien formé mais absent du répertoire des établissements de santé de {label} "
+            "(extraction FINESS 2021) : la ligne est acceptée (établissement récent ?).",
+            "Rien à faire si l'établissement est récent ; sinon vérifiez le numéro (FINESS ET ou EJ).",
+            row=r[ROW],
+            column="finess" if r["given_finess"] else "finess_ej",
+            value=r["finess"],
+            severity="avertissement",
+            check="finess_repertoire",
+        ),
+    )
     return problems
 
 
 SUMMARY_SHEETS = re.compile(r"^(synthese|recapitulatif|recap)\b")
 # (pattern on the normalised label, measure, French words after the number); first match wins.
 SUMMARY_LABELS = (
-    (r"exercice.*(devant|doivent|requis|concern|obligat)|(devant|doivent).*exercice", "required",
-     "établissements devant réaliser un exercice de crise"),
+    (
+        r"exercice.*(devant|doivent|requis|concern|obligat)|(devant|doivent).*exercice",
+        "required",
+        "établissements devant réaliser un exercice de crise",
+    ),
     (r"exercices? (de crise )?(a realiser|a faire|non realise)", "a_realiser", "exercices de crise à réaliser"),
     (r"exercices? (de crise )?realise", "realise", "exercices de crise réalisés"),
     (r"exercices? (de crise )?(programme|planifie|prevu)", "programme", "exercices de crise programmés"),
@@ -315,15 +433,19 @@ def detail_counts(frame: pl.DataFrame) -> dict[str, int]:
 
 def summary_totals(path: Path, detail_sheet: str | None) -> tuple[str | None, list[tuple[int, str, str, int]]]:
     """(sheet, [(row, cell, label, number)]) of the summary sheet: 'label | number' or 'label : number'."""
-    sheet = next((s for s in workbook_sheet_names(path)
-                  if s != detail_sheet and SUMMARY_SHEETS.match(word_key(s))), None)
+    sheet = next(
+        (s for s in workbook_sheet_names(path) if s != detail_sheet and SUMMARY_SHEETS.match(word_key(s))), None
+    )
     if sheet is None:
         return None, []
     grid = read_xlsx(path, sheet)
     totals = []
     for index, cells in enumerate(grid.frame.iter_rows()):
-        filled = [(position, " ".join(str(cell).split())) for position, cell in enumerate(cells)
-                  if cell is not None and str(cell).strip()]
+        filled = [
+            (position, " ".join(str(cell).split()))
+            for position, cell in enumerate(cells)
+            if cell is not None and str(cell).strip()
+        ]
         if not filled:
             continue
         position, first = filled[0]
@@ -347,7 +469,9 @@ def _integer(text: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-@rule('Les totaux déclarés dans une feuille « Synthèse » ou « Récapitulatif » sont rapprochés du détail : un écart est signalé en nommant les deux nombres, sans bloquer le chargement.')
+@rule(
+    "Les totaux déclarés dans une feuille « Synthèse » ou « Récapitulatif » sont rapprochés du détail : un écart est signalé en nommant les deux nombres, sans bloquer le chargement."
+)
 def reconcile_summary(rows: UploadRows, reference: ReferenceData) -> list[Problem]:
     """Each declared total of the summary sheet that the detail rows do not give is a warning."""
     if rows.path.suffix.lower() not in (".xlsx", ".xlsm"):
@@ -355,11 +479,17 @@ def reconcile_summary(rows: UploadRows, reference: ReferenceData) -> list[Proble
     upload = rows
     try:
         sheet, totals = summary_totals(upload.path, upload.sheet)
-    except Exception as error:  # noqa: BLE001 - an unreadable summary must not block the detail rows
-        return [Problem(
-            f"La feuille de synthèse n'a pas pu être lue ({type(error).__name__}) : les totaux déclarés "
-            "ne sont pas contrôlés.", "Vérifiez la feuille « Synthèse » du classeur.",
-            file=upload.path.name, severity="avertissement", check=RECONCILIATION)]
+    except Exception as error:
+        return [
+            Problem(
+                f"La feuille de synthèse n'a pas pu être lue ({type(error).__name__}) : les totaux déclarés "
+                "ne sont pas contrôlés.",
+                "Vérifiez la feuille « Synthèse » du classeur.",
+                file=upload.path.name,
+                severity="avertissement",
+                check=RECONCILIATION,
+            )
+        ]
     counted = detail_counts(upload.frame)
     problems = []
     for row, cell, label, declared in totals:
@@ -368,13 +498,21 @@ def reconcile_summary(rows: UploadRows, reference: ReferenceData) -> list[Proble
         if match is None or counted[match[0]] == declared:
             continue
         measure, words = match
-        problems.append(Problem(
-            f"La synthèse déclare {declared} {words}, le détail en compte {counted[measure]}.",
-            "Les lignes du détail sont chargées et les indicateurs sont calculés sur elles : corrigez la "
-            "synthèse ou le détail pour qu'ils concordent.",
-            file=upload.path.name, sheet=sheet, row=row, column=label, cell=cell, value=str(declared),
-            severity="avertissement", check=RECONCILIATION,
-        ))
+        problems.append(
+            Problem(
+                f"La synthèse déclare {declared} {words}, le détail en compte {counted[measure]}.",
+                "Les lignes du détail sont chargées et les indicateurs sont calculés sur elles : corrigez la "
+                "synthèse ou le détail pour qu'ils concordent.",
+                file=upload.path.name,
+                sheet=sheet,
+                row=row,
+                column=label,
+                cell=cell,
+                value=str(declared),
+                severity="avertissement",
+                check=RECONCILIATION,
+            )
+        )
     return problems
 
 
@@ -424,29 +562,53 @@ SOURCE = SourceUnit(
     subject_column="raison_sociale",
     write_samples=sample.write_samples,
     quality_checks=(
-        QualityCheck(RECONCILIATION, "Les totaux déclarés dans la feuille de synthèse (« Synthèse », "
-                     "« Récapitulatif ») correspondent aux lignes du détail ; un écart est un avertissement "
-                     "qui nomme les deux nombres.", "upload"),
-        QualityCheck("finess_repertoire", "Chaque numéro FINESS figure au répertoire des établissements de santé "
-                     "du périmètre CARE (la région du territoire, par défaut les Pays de la Loire ; FINESS 2021, "
-                     "ET ou EJ) ; un numéro absent est un avertissement.", "upload"),
+        QualityCheck(
+            RECONCILIATION,
+            "Les totaux déclarés dans la feuille de synthèse (« Synthèse », "
+            "« Récapitulatif ») correspondent aux lignes du détail ; un écart est un avertissement "
+            "qui nomme les deux nombres.",
+            "upload",
+        ),
+        QualityCheck(
+            "finess_repertoire",
+            "Chaque numéro FINESS figure au répertoire des établissements de santé "
+            "du périmètre CARE (la région du territoire, par défaut les Pays de la Loire ; FINESS 2021, "
+            "ET ou EJ) ; un numéro absent est un avertissement.",
+            "upload",
+        ),
     ),
     freshness_days=120,
     indicators=(
-        Indicator("care_registration_rate", "Établissements inscrits au programme CARE", 4,
-                  "Établissements inscrits / établissements éligibles (une ligne du suivi = un établissement "
-                  "éligible), sur le dernier état déposé ; segment NULL = ensemble, sinon la catégorie "
-                  "(ght, non_lucratif, prive). Par région (celle du territoire, toutes pour la France) et par "
-                  "département.", "taux", segments=CATEGORY_LABELS),
-        Indicator("care_candidates_by_category", "Établissements candidats au programme CARE", 4,
-                  "Numérateur = établissements candidats, dénominateur = établissements éligibles de la catégorie "
-                  "(segment ght, non_lucratif, prive ; NULL = ensemble), valeur = part des candidats.", "taux",
-                  segments=CATEGORY_LABELS),
-        Indicator("crisis_exercise_status", "Exercices de crise cyber par statut", 4,
-                  "Établissements devant réaliser un exercice de crise, par statut (segment realise, programme, "
-                  "a_realiser) / établissements devant en réaliser un (colonne « Exercice de crise requis », "
-                  "à défaut ligne avec un statut). L'écart avec le total déclaré dans la synthèse est signalé "
-                  "par le contrôle reconciliation_synthese.", "taux",
-                  segments={"realise": "réalisé", "programme": "programmé", "a_realiser": "à réaliser"}),
+        Indicator(
+            "care_registration_rate",
+            "Établissements inscrits au programme CARE",
+            4,
+            "Établissements inscrits / établissements éligibles (une ligne du suivi = un établissement "
+            "éligible), sur le dernier état déposé ; segment NULL = ensemble, sinon la catégorie "
+            "(ght, non_lucratif, prive). Par région (celle du territoire, toutes pour la France) et par "
+            "département.",
+            "taux",
+            segments=CATEGORY_LABELS,
+        ),
+        Indicator(
+            "care_candidates_by_category",
+            "Établissements candidats au programme CARE",
+            4,
+            "Numérateur = établissements candidats, dénominateur = établissements éligibles de la catégorie "
+            "(segment ght, non_lucratif, prive ; NULL = ensemble), valeur = part des candidats.",
+            "taux",
+            segments=CATEGORY_LABELS,
+        ),
+        Indicator(
+            "crisis_exercise_status",
+            "Exercices de crise cyber par statut",
+            4,
+            "Établissements devant réaliser un exercice de crise, par statut (segment realise, programme, "
+            "a_realiser) / établissements devant en réaliser un (colonne « Exercice de crise requis », "
+            "à défaut ligne avec un statut). L'écart avec le total déclaré dans la synthèse est signalé "
+            "par le contrôle reconciliation_synthese.",
+            "taux",
+            segments={"realise": "réalisé", "programme": "programmé", "a_realiser": "à réaliser"},
+        ),
     ),
 )

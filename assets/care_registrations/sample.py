@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import csv
 import random
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Mapping
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -76,10 +76,8 @@ def load_pdl_establishments(reference_dir: Path | str = REFERENCE_DIR) -> dict[s
     groups: dict[str, list[dict]] = {c: [] for c in CATEGORIES}
     with path.open(encoding="utf-8", newline="") as f:
         for r in csv.DictReader(f):
-            cat = {"1": "ght", "3": "non_lucratif", "6": "non_lucratif", "7": "non_lucratif"}.get(
-                r["codesph"], "prive")
-            groups[cat].append({"finess": r["nofinesset"], "raison_sociale": r["rs"],
-                                "departement": r["departement"]})
+            cat = {"1": "ght", "3": "non_lucratif", "6": "non_lucratif", "7": "non_lucratif"}.get(r["codesph"], "prive")
+            groups[cat].append({"finess": r["nofinesset"], "raison_sociale": r["rs"], "departement": r["departement"]})
     return groups
 
 
@@ -171,8 +169,9 @@ def build_care_followup(
         label_mode = _pick(rng, CATEGORY_LABELS[c])  # a steward tends to keep one spelling...
         for est, st in zip(chosen, status):
             label = label_mode if rng.random() < 0.7 else _pick(rng, CATEGORY_LABELS[c])  # ...mostly
-            rows.append({**est, "cat": c, "categorie": label,
-                         "candidat": st in ("reg", "cand"), "inscrit": st == "reg"})
+            rows.append(
+                {**est, "cat": c, "categorie": label, "candidat": st in ("reg", "cand"), "inscrit": st == "reg"}
+            )
 
     # crisis-exercise statuses: registered rows first, then (if needed) the others
     registered = [r for r in rows if r["inscrit"]]
@@ -187,15 +186,14 @@ def build_care_followup(
     first_day = date(2023, 1, 9)
     for r in rows:
         r.setdefault("statut", None)
-        r["date_inscription"] = (_random_date(rng, first_day, state_date - timedelta(days=20))
-                                 if r["inscrit"] else None)
+        r["date_inscription"] = _random_date(rng, first_day, state_date - timedelta(days=20)) if r["inscrit"] else None
         if r["statut"] == DONE:
             start = max(r["date_inscription"] or first_day, date(2023, 3, 1)) + timedelta(days=30)
-            r["date_exercice"] = _random_date(rng, min(start, state_date - timedelta(days=1)),
-                                              state_date - timedelta(days=1))
+            r["date_exercice"] = _random_date(
+                rng, min(start, state_date - timedelta(days=1)), state_date - timedelta(days=1)
+            )
         elif r["statut"] == SCHEDULED:
-            r["date_exercice"] = _random_date(rng, state_date + timedelta(days=10),
-                                              state_date + timedelta(days=120))
+            r["date_exercice"] = _random_date(rng, state_date + timedelta(days=10), state_date + timedelta(days=120))
         else:
             r["date_exercice"] = None
     rows.sort(key=lambda r: (r["departement"], r["raison_sociale"]))
@@ -204,8 +202,9 @@ def build_care_followup(
         "Établissements éligibles": n,
         "Établissements candidats": sum(cands.values()),
         "Établissements inscrits": sum(regs.values()),
-        "Établissements devant réaliser un exercice de crise":
-            n_crisis if declared_required is None else declared_required,
+        "Établissements devant réaliser un exercice de crise": n_crisis
+        if declared_required is None
+        else declared_required,
         "Exercices réalisés": crisis_done,
         "Exercices programmés": crisis_scheduled,
         "Exercices à réaliser": crisis_todo,
@@ -223,16 +222,16 @@ def _departement_cell(code: str):
     return int(code) if code.isdigit() else code
 
 
-def _write_xlsx(path: Path, rows: list[dict], declared: dict | None, state_date: date,
-                region_label: str, rng: random.Random) -> None:
+def _write_xlsx(
+    path: Path, rows: list[dict], declared: dict | None, state_date: date, region_label: str, rng: random.Random
+) -> None:
     thin = Side(style="thin", color="A6A6A6")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     head_fill = PatternFill("solid", fgColor="FCE4D6")
     wb = Workbook()
     ws = wb.active
     ws.title = "Suivi établissements"
-    ws["A1"] = (f"Programme CARE - suivi des établissements de santé - {region_label} - "
-                f"état au {state_date:%d/%m/%Y}")
+    ws["A1"] = f"Programme CARE - suivi des établissements de santé - {region_label} - état au {state_date:%d/%m/%Y}"
     ws["A1"].font = Font(bold=True, size=13)
     for j, h in enumerate(HEADERS, start=1):
         c = ws.cell(row=3, column=j, value=h)
@@ -240,9 +239,16 @@ def _write_xlsx(path: Path, rows: list[dict], declared: dict | None, state_date:
         c.alignment = Alignment(wrap_text=True, vertical="center")
     for i, r in enumerate(rows, start=4):
         values = [
-            r["finess"], r["raison_sociale"], _departement_cell(r["departement"]), r["categorie"],
-            _yes_no(r["candidat"], rng), _yes_no(r["inscrit"], rng), r["date_inscription"],
-            "Oui" if r["statut"] else "Non", r["statut"], r["date_exercice"],
+            r["finess"],
+            r["raison_sociale"],
+            _departement_cell(r["departement"]),
+            r["categorie"],
+            _yes_no(r["candidat"], rng),
+            _yes_no(r["inscrit"], rng),
+            r["date_inscription"],
+            "Oui" if r["statut"] else "Non",
+            r["statut"],
+            r["date_exercice"],
         ]
         for j, v in enumerate(values, start=1):
             c = ws.cell(row=i, column=j, value=v)
@@ -272,7 +278,6 @@ def _write_xlsx(path: Path, rows: list[dict], declared: dict | None, state_date:
     wb.properties.created = stamp
     wb.save(path)
     freeze_zip_timestamps(path, stamp)
-
 
 
 # --------------------------------------------------------------------------- main

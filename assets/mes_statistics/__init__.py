@@ -39,9 +39,9 @@ from pipelines.contract import (
     format_count,
     format_month,
     per_distinct_value,
+    rule,
     this_month,
     word_key_expr,
-    rule,
 )
 
 COUNTS = ("population", "profils_ouverts", "profils_alimentes", "documents_ajoutes")
@@ -49,10 +49,19 @@ LEVELS = ("commune", "epci", "departement")
 LEVEL_LABELS = {"commune": "la commune", "epci": "l'EPCI", "departement": "le département"}
 # What stewards write in the "Niveau" column (compared by word key: case, accents, punctuation ignored).
 LEVEL_ALIASES = {
-    "commune": "commune", "communes": "commune", "com": "commune", "comm": "commune",
-    "epci": "epci", "intercommunalite": "epci", "interco": "epci", "groupement": "epci",
-    "departement": "departement", "departements": "departement", "dep": "departement",
-    "dept": "departement", "dpt": "departement",
+    "commune": "commune",
+    "communes": "commune",
+    "com": "commune",
+    "comm": "commune",
+    "epci": "epci",
+    "intercommunalite": "epci",
+    "interco": "epci",
+    "groupement": "epci",
+    "departement": "departement",
+    "departements": "departement",
+    "dep": "departement",
+    "dept": "departement",
+    "dpt": "departement",
 }
 CODE_FORMATS = {  # the code expected at each level
     "commune": (r"^(\d{5}|2[AB]\d{3})$", "un code INSEE de commune à 5 caractères (par exemple 72181)"),
@@ -65,24 +74,54 @@ RECONCILIATION_CHECK = "mes_totaux_concordants"
 SERIES_CHECK = "mes_series_completes"
 
 COLUMNS = (
-    Column("mois", "month", ("Mois", "Période", "Date", "Mois de référence"), "mois",
-           required=True, nullable=False),
+    Column("mois", "month", ("Mois", "Période", "Date", "Mois de référence"), "mois", required=True, nullable=False),
     Column("niveau", "text", ("Niveau", "Niveau géographique", "Maille"), "niveau géographique"),
-    Column("code_territoire", "text",
-           ("Code territoire", "Code commune", "Code INSEE", "Code EPCI", "Code géographique", "Département"),
-           "code du territoire", required=True, nullable=False),
-    Column("libelle", "text", ("Libellé", "Libellé territoire", "Nom du territoire", "Territoire", "Nom"),
-           "libellé du territoire"),
-    Column("population", "integer", ("Population", "Population municipale", "Nombre d'habitants"),
-           "population", required=True, nullable=False),
-    Column("profils_ouverts", "integer",
-           ("Profils ouverts", "Espaces santé ouverts", "Nombre de profils MES", "Profils MES"),
-           "profils ouverts", required=True, nullable=False),
-    Column("profils_alimentes", "integer",
-           ("Profils alimentés", "Profils avec au moins 1 document", "Espaces alimentés"),
-           "profils alimentés", required=True, nullable=False),
-    Column("documents_ajoutes", "integer", ("Documents ajoutés", "Nombre de documents", "Documents déposés"),
-           "documents ajoutés", required=True, nullable=False),
+    Column(
+        "code_territoire",
+        "text",
+        ("Code territoire", "Code commune", "Code INSEE", "Code EPCI", "Code géographique", "Département"),
+        "code du territoire",
+        required=True,
+        nullable=False,
+    ),
+    Column(
+        "libelle",
+        "text",
+        ("Libellé", "Libellé territoire", "Nom du territoire", "Territoire", "Nom"),
+        "libellé du territoire",
+    ),
+    Column(
+        "population",
+        "integer",
+        ("Population", "Population municipale", "Nombre d'habitants"),
+        "population",
+        required=True,
+        nullable=False,
+    ),
+    Column(
+        "profils_ouverts",
+        "integer",
+        ("Profils ouverts", "Espaces santé ouverts", "Nombre de profils MES", "Profils MES"),
+        "profils ouverts",
+        required=True,
+        nullable=False,
+    ),
+    Column(
+        "profils_alimentes",
+        "integer",
+        ("Profils alimentés", "Profils avec au moins 1 document", "Espaces alimentés"),
+        "profils alimentés",
+        required=True,
+        nullable=False,
+    ),
+    Column(
+        "documents_ajoutes",
+        "integer",
+        ("Documents ajoutés", "Nombre de documents", "Documents déposés"),
+        "documents ajoutés",
+        required=True,
+        nullable=False,
+    ),
 )
 
 
@@ -100,9 +139,12 @@ def effective_level(level: pl.Expr, code: pl.Expr) -> pl.Expr:
     """The level given, else inferred from the code length: 5 = commune, 9 = EPCI, 2-3 = département."""
     length = code.str.len_chars()
     inferred = (
-        pl.when(length == 5).then(pl.lit("commune"))
-        .when(length == 9).then(pl.lit("epci"))
-        .when(length.is_in([2, 3])).then(pl.lit("departement"))
+        pl.when(length == 5)
+        .then(pl.lit("commune"))
+        .when(length == 9)
+        .then(pl.lit("epci"))
+        .when(length.is_in([2, 3]))
+        .then(pl.lit("departement"))
     )
     return pl.coalesce(given_level(level), inferred)
 
@@ -134,7 +176,10 @@ class MesStatisticsRow(UploadedRow):
         return data.lazyframe.select(column.is_null() | column.is_between(FIRST_MONTH, this_month()))
 
     @pa.check(
-        "population", "profils_ouverts", "profils_alimentes", "documents_ajoutes",
+        "population",
+        "profils_ouverts",
+        "profils_alimentes",
+        "documents_ajoutes",
         name="effectif_positif",
         error="Un effectif ne peut pas être négatif. → Saisissez le nombre tel que publié par "
         "l'Assurance Maladie (0 s'il n'y en a aucun ; une commune sans habitant a une population de 0).",
@@ -157,8 +202,8 @@ class MesStatisticsRow(UploadedRow):
         return data.lazyframe.select(fed.is_null() | opened.is_null() | (fed <= opened))
 
 
-
 # --- reference checks ----------------------------------------------------------------------------
+
 
 @functools.lru_cache(maxsize=4)
 def _france_communes(path: Path) -> pl.DataFrame | None:
@@ -193,8 +238,10 @@ def _territories(reference: ReferenceData, memberships: pl.DataFrame) -> pl.Data
             .with_columns(niveau=pl.lit(level))
         )
     known = pl.concat(frames, how="diagonal").with_columns(
-        in_scope=pl.when(pl.col("niveau") == "commune").then(pl.col("members_in_scope") > 0)
-        .when(pl.col("niveau") == "epci").then(pl.col("code_territoire").is_in(epci_in_scope))
+        in_scope=pl.when(pl.col("niveau") == "commune")
+        .then(pl.col("members_in_scope") > 0)
+        .when(pl.col("niveau") == "epci")
+        .then(pl.col("code_territoire").is_in(epci_in_scope))
         .otherwise(territory.includes(pl.col("code_territoire"), pl.col("region")))
     )
     return known.select("niveau", "code_territoire", "in_scope", "members", "members_in_scope")
@@ -204,12 +251,15 @@ def derive_territories(rows: UploadRows, reference: ReferenceData) -> pl.DataFra
     """The canonical level and code of each row (what load.sql stores), and what the reference knows of
     the territory: `in_scope` (null: unknown territory; false: valid, of another territory, not loaded),
     its communes (`members`) and those in scope (`members_in_scope`)."""
-    frame = rows.frame.with_columns(per_distinct_value(rows.frame["code_territoire"], territory_code),
-                                    niveau_saisi=pl.col("niveau"))
+    frame = rows.frame.with_columns(
+        per_distinct_value(rows.frame["code_territoire"], territory_code), niveau_saisi=pl.col("niveau")
+    )
     levels = frame.select(pl.struct("niveau", "code_territoire").alias("level_and_code")).to_series()
-    frame = frame.with_columns(per_distinct_value(
-        levels, lambda both: effective_level(both.struct.field("niveau"), both.struct.field("code_territoire"))
-    ).alias("niveau"))
+    frame = frame.with_columns(
+        per_distinct_value(
+            levels, lambda both: effective_level(both.struct.field("niveau"), both.struct.field("code_territoire"))
+        ).alias("niveau")
+    )
     territories = _territories(reference, commune_memberships(reference))
     return frame.join(territories, on=["niveau", "code_territoire"], how="left", maintain_order="left")
 
@@ -221,7 +271,9 @@ def _malformed() -> pl.Expr:
     return wrong
 
 
-@rule('Le niveau (commune, EPCI, département) est reconnu ou se déduit du code ; le code a le format de son niveau et existe dans le COG 2025.')
+@rule(
+    "Le niveau (commune, EPCI, département) est reconnu ou se déduit du code ; le code a le format de son niveau et existe dans le COG 2025."
+)
 def check_codes(rows: UploadRows, reference: ReferenceData) -> list[Problem]:
     """A level given or inferable, a code of its level's format, a territory of the reference."""
     frame = rows.frame
@@ -231,65 +283,115 @@ def check_codes(rows: UploadRows, reference: ReferenceData) -> list[Problem]:
             "Le niveau géographique n'est pas reconnu.",
             "Écrivez « commune », « EPCI » ou « département », ou laissez la cellule vide (le niveau est alors "
             "déduit de la longueur du code : 5 = commune, 9 = EPCI, 2 ou 3 = département).",
-            row=r[ROW], column="niveau", value=r["niveau_saisi"], check="niveau_reconnu"))
+            row=r[ROW],
+            column="niveau",
+            value=r["niveau_saisi"],
+            check="niveau_reconnu",
+        ),
+    )
     frame = frame.filter(pl.col("niveau_saisi").is_null() | given_level(pl.col("niveau_saisi")).is_not_null())
     problems += rows.problems_for(
-        frame.filter(pl.col("niveau").is_null() & pl.col("code_territoire").is_not_null()), lambda r: rows.problem(
+        frame.filter(pl.col("niveau").is_null() & pl.col("code_territoire").is_not_null()),
+        lambda r: rows.problem(
             f"Impossible de déduire le niveau géographique d'un code de {len(r['code_territoire'])} "
             "caractère(s) (5 = commune, 9 = EPCI, 2 ou 3 = département).",
             "Renseignez la colonne « Niveau » (commune, EPCI ou département) ou corrigez le code.",
-            row=r[ROW], column="code_territoire", value=r["code_territoire"], check="niveau_indetermine"))
+            row=r[ROW],
+            column="code_territoire",
+            value=r["code_territoire"],
+            check="niveau_indetermine",
+        ),
+    )
     for level, (pattern, expected) in CODE_FORMATS.items():
         malformed = frame.filter((pl.col("niveau") == level) & ~pl.col("code_territoire").str.contains(pattern))
-        problems += rows.problems_for(malformed, lambda r, level=level, expected=expected: rows.problem(
-            f"Ce code n'a pas le format attendu pour {LEVEL_LABELS[level]}.", f"Saisissez {expected}.",
-            row=r[ROW], column="code_territoire", value=r["code_territoire"], check="code_territoire_format"))
+        problems += rows.problems_for(
+            malformed,
+            lambda r, level=level, expected=expected: rows.problem(
+                f"Ce code n'a pas le format attendu pour {LEVEL_LABELS[level]}.",
+                f"Saisissez {expected}.",
+                row=r[ROW],
+                column="code_territoire",
+                value=r["code_territoire"],
+                check="code_territoire_format",
+            ),
+        )
     unknown = frame.filter(pl.col("in_scope").is_null() & pl.col("niveau").is_not_null() & ~_malformed())
     for level, message, action, check in (
-        ("commune", "Ce code commune n'existe pas dans le code officiel géographique (COG 2025).",
-         "Saisissez le code INSEE de la commune (5 caractères, par exemple 72181), pas son code postal.",
-         "commune_inconnue"),
-        ("epci", "Ce numéro SIREN n'est celui d'aucun EPCI du code officiel géographique (COG 2025).",
-         "Saisissez le SIREN de l'EPCI (9 chiffres) tel qu'il figure dans le COG.", "epci_inconnu"),
-        ("departement", "Ce code n'est celui d'aucun département.",
-         "Saisissez le code du département (par exemple 72).", "departement_inconnu"),
+        (
+            "commune",
+            "Ce code commune n'existe pas dans le code officiel géographique (COG 2025).",
+            "Saisissez le code INSEE de la commune (5 caractères, par exemple 72181), pas son code postal.",
+            "commune_inconnue",
+        ),
+        (
+            "epci",
+            "Ce numéro SIREN n'est celui d'aucun EPCI du code officiel géographique (COG 2025).",
+            "Saisissez le SIREN de l'EPCI (9 chiffres) tel qu'il figure dans le COG.",
+            "epci_inconnu",
+        ),
+        (
+            "departement",
+            "Ce code n'est celui d'aucun département.",
+            "Saisissez le code du département (par exemple 72).",
+            "departement_inconnu",
+        ),
     ):
-        problems += rows.problems_for(unknown.filter(pl.col("niveau") == level), lambda r, m=message, a=action, c=check:
-                                      rows.problem(m, a, row=r[ROW], column="code_territoire",
-                                                   value=r["code_territoire"], check=c))
+        problems += rows.problems_for(
+            unknown.filter(pl.col("niveau") == level),
+            lambda r, m=message, a=action, c=check: rows.problem(
+                m, a, row=r[ROW], column="code_territoire", value=r["code_territoire"], check=c
+            ),
+        )
     return problems
 
 
-@rule('Une seule ligne par territoire et par mois.')
+@rule("Une seule ligne par territoire et par mois.")
 def check_one_row_per_territory_and_month(rows: UploadRows, reference: ReferenceData) -> list[Problem]:
     key = ["niveau", "code_territoire", "mois"]
-    duplicated = (
-        rows.frame.filter(pl.struct(key).is_duplicated() & pl.col("niveau").is_not_null())
-        .with_columns(same=pl.col(ROW).implode().over(key))
+    duplicated = rows.frame.filter(pl.struct(key).is_duplicated() & pl.col("niveau").is_not_null()).with_columns(
+        same=pl.col(ROW).implode().over(key)
     )
-    return rows.problems_for(duplicated, lambda r: rows.problem(
-        f"Le territoire {r['code_territoire']} ({r['niveau']}) apparaît plusieurs fois pour le mois "
-        f"{format_month(r['mois'])} : aussi ligne(s) " + ", ".join(str(x) for x in r["same"] if x != r[ROW])[:200] + ".",
-        "Gardez une seule ligne par territoire et par mois (supprimez les doublons).",
-        row=r[ROW], column="code_territoire", value=r["code_territoire"], check="territoire_mois_unique"))
+    return rows.problems_for(
+        duplicated,
+        lambda r: rows.problem(
+            f"Le territoire {r['code_territoire']} ({r['niveau']}) apparaît plusieurs fois pour le mois "
+            f"{format_month(r['mois'])} : aussi ligne(s) "
+            + ", ".join(str(x) for x in r["same"] if x != r[ROW])[:200]
+            + ".",
+            "Gardez une seule ligne par territoire et par mois (supprimez les doublons).",
+            row=r[ROW],
+            column="code_territoire",
+            value=r["code_territoire"],
+            check="territoire_mois_unique",
+        ),
+    )
 
 
-@rule("Les territoires hors du territoire de l'entrepôt (extraction nationale) sont signalés en un avertissement et ne sont pas chargés.")
+@rule(
+    "Les territoires hors du territoire de l'entrepôt (extraction nationale) sont signalés en un avertissement et ne sont pas chargés."
+)
 def report_out_of_scope(rows: UploadRows, reference: ReferenceData) -> list[Problem]:
     """Rows of territories outside the territory in scope: one warning, they are not loaded."""
     outside = rows.frame.filter(pl.col("in_scope") == False)  # noqa: E712 - polars expression
     if outside.height == 0:
         return []
     codes = outside.select(pl.col("code_territoire").n_unique()).item()
-    return [rows.problem(
-        f"{outside.height} ligne(s) ({codes} territoire(s)) concernent des territoires hors du périmètre "
-        f"de l'entrepôt, {reference.territory.label} (par exemple {outside['code_territoire'][0]}, ligne "
-        f"{outside[ROW][0]}) : elles sont ignorées.",
-        "Rien à faire si le fichier est une extraction nationale ; sinon vérifiez les codes.",
-        column="code_territoire", severity="avertissement", check="hors_departement")]
+    return [
+        rows.problem(
+            f"{outside.height} ligne(s) ({codes} territoire(s)) concernent des territoires hors du périmètre "
+            f"de l'entrepôt, {reference.territory.label} (par exemple {outside['code_territoire'][0]}, ligne "
+            f"{outside[ROW][0]}) : elles sont ignorées.",
+            "Rien à faire si le fichier est une extraction nationale ; sinon vérifiez les codes.",
+            column="code_territoire",
+            severity="avertissement",
+            check="hors_departement",
+        )
+    ]
 
 
-@rule('Les lignes de total (EPCI, département) égalent la somme de leurs communes du même fichier et du même mois ; sinon un avertissement donne les deux nombres.')
+@rule(
+    "Les lignes de total (EPCI, département) égalent la somme de leurs communes du même fichier et du même mois ; sinon un avertissement donne les deux nombres."
+)
 def reconcile_totals(rows: UploadRows, reference: ReferenceData) -> list[Problem]:
     """EPCI and département total rows against the sum of their communes of the same file and month.
 
@@ -303,14 +405,20 @@ def reconcile_totals(rows: UploadRows, reference: ReferenceData) -> list[Problem
     memberships = commune_memberships(reference)
     communes = frame.filter(pl.col("niveau") == "commune").join(
         memberships.select("code_insee", "departement", "epci_siren"),
-        left_on="code_territoire", right_on="code_insee", how="inner",
+        left_on="code_territoire",
+        right_on="code_insee",
+        how="inner",
     )
-    sums = pl.concat([
-        communes.filter(pl.col(code).is_not_null()).group_by(pl.col(code).alias("code_territoire"), "mois")
-        .agg(*(pl.col(c).sum().alias(f"{c}_communes") for c in COUNTS), communes=pl.len())
-        .with_columns(niveau=pl.lit(level))
-        for level, code in (("epci", "epci_siren"), ("departement", "departement"))
-    ], how="diagonal")
+    sums = pl.concat(
+        [
+            communes.filter(pl.col(code).is_not_null())
+            .group_by(pl.col(code).alias("code_territoire"), "mois")
+            .agg(*(pl.col(c).sum().alias(f"{c}_communes") for c in COUNTS), communes=pl.len())
+            .with_columns(niveau=pl.lit(level))
+            for level, code in (("epci", "epci_siren"), ("departement", "departement"))
+        ],
+        how="diagonal",
+    )
     totals = frame.filter(pl.col("niveau").is_in(["epci", "departement"]) & pl.col("in_scope")).join(
         sums, on=["niveau", "code_territoire", "mois"], how="inner"
     )
@@ -321,15 +429,23 @@ def reconcile_totals(rows: UploadRows, reference: ReferenceData) -> list[Problem
     for column in COUNTS:
         label = next(c.label for c in COLUMNS if c.name == column)
         mismatched = totals.filter(pl.col(column) != pl.col(f"{column}_communes"))
-        problems += rows.problems_for(mismatched, lambda r, column=column, label=label: rows.problem(
-            f"Le total déclaré pour {LEVEL_LABELS[r['niveau']]} {r['code_territoire']} en "
-            f"{format_month(r['mois'])} ne correspond pas à la somme de ses communes dans le fichier "
-            f"({r['communes']} commune(s) sur {r['members_in_scope']}) : {label} "
-            f"{format_count(r[column])} déclaré(s), {format_count(r[f'{column}_communes'])} en additionnant les "
-            "communes. Les indicateurs sont calculés sur la somme des communes.",
-            "Vérifiez que le total et le détail viennent de la même extraction ; corrigez la ligne de "
-            "total ou complétez les communes.",
-            row=r[ROW], column=column, value=r[column], severity="avertissement", check=RECONCILIATION_CHECK))
+        problems += rows.problems_for(
+            mismatched,
+            lambda r, column=column, label=label: rows.problem(
+                f"Le total déclaré pour {LEVEL_LABELS[r['niveau']]} {r['code_territoire']} en "
+                f"{format_month(r['mois'])} ne correspond pas à la somme de ses communes dans le fichier "
+                f"({r['communes']} commune(s) sur {r['members_in_scope']}) : {label} "
+                f"{format_count(r[column])} déclaré(s), {format_count(r[f'{column}_communes'])} en additionnant les "
+                "communes. Les indicateurs sont calculés sur la somme des communes.",
+                "Vérifiez que le total et le détail viennent de la même extraction ; corrigez la ligne de "
+                "total ou complétez les communes.",
+                row=r[ROW],
+                column=column,
+                value=r[column],
+                severity="avertissement",
+                check=RECONCILIATION_CHECK,
+            ),
+        )
     return problems
 
 
@@ -379,14 +495,23 @@ SOURCE = SourceUnit(
     # documents per inhabitant sums the 12 months ending each month: a month changes 12 values
     monthly=MonthlyPeriods(column="mois", window=12),
     indicators=(
-        Indicator("mes_profiles_fed_rate", "Profils Mon espace santé alimentés", 2,
-                  "Profils Mon espace santé ayant reçu au moins un document / profils ouverts, en fin de mois. "
-                  "EPCI et département : somme des communes (rapport des sommes).", "taux"),
-        Indicator("mes_documents_per_inhabitant", "Documents ajoutés dans Mon espace santé par habitant sur 12 mois",
-                  2,
-                  "Documents ajoutés au cours des 12 mois se terminant le mois considéré / population du mois. "
-                  "Non calculé si l'un des 12 mois manque pour le territoire ; non défini (NULL, avec une note) "
-                  "pour un territoire sans habitant. EPCI et département : somme des communes (rapport des "
-                  "sommes).", "par habitant"),
+        Indicator(
+            "mes_profiles_fed_rate",
+            "Profils Mon espace santé alimentés",
+            2,
+            "Profils Mon espace santé ayant reçu au moins un document / profils ouverts, en fin de mois. "
+            "EPCI et département : somme des communes (rapport des sommes).",
+            "taux",
+        ),
+        Indicator(
+            "mes_documents_per_inhabitant",
+            "Documents ajoutés dans Mon espace santé par habitant sur 12 mois",
+            2,
+            "Documents ajoutés au cours des 12 mois se terminant le mois considéré / population du mois. "
+            "Non calculé si l'un des 12 mois manque pour le territoire ; non défini (NULL, avec une note) "
+            "pour un territoire sans habitant. EPCI et département : somme des communes (rapport des "
+            "sommes).",
+            "par habitant",
+        ),
     ),
 )

@@ -33,9 +33,9 @@ from __future__ import annotations
 import csv
 import math
 import random
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Sequence
 
 SOURCE_ID = "mes_statistics"
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,10 +43,26 @@ REFERENCE_DIR = ROOT / "reference"
 RAW_DIR = ROOT / "raw" / SOURCE_ID
 SEED = 20241130
 
-HEADERS = ["Mois", "Niveau", "Code territoire", "Libellé", "Population", "Profils ouverts",
-           "Profils alimentés", "Documents ajoutés"]
-FIELDS = ["mois", "niveau", "code_territoire", "libelle", "population", "profils_ouverts",
-          "profils_alimentes", "documents_ajoutes"]
+HEADERS = [
+    "Mois",
+    "Niveau",
+    "Code territoire",
+    "Libellé",
+    "Population",
+    "Profils ouverts",
+    "Profils alimentés",
+    "Documents ajoutés",
+]
+FIELDS = [
+    "mois",
+    "niveau",
+    "code_territoire",
+    "libelle",
+    "population",
+    "profils_ouverts",
+    "profils_alimentes",
+    "documents_ajoutes",
+]
 NUMERIC = FIELDS[4:]
 NBSP, NNBSP = "\u00a0", "\u202f"
 
@@ -58,9 +74,15 @@ def load_sarthe_communes(reference_dir: Path | str = REFERENCE_DIR) -> list[dict
     """The 352 communes of Sarthe (COG 2025): ``{"code", "nom", "population", "epci_siren"}``."""
     path = Path(reference_dir) / "cog2025_communes_72.csv"
     with path.open(encoding="utf-8", newline="") as f:
-        return [{"code": r["code_insee"], "nom": r["nom"],
-                 "population": int(r["population_municipale_pl2023"]),
-                 "epci_siren": r["epci_siren"]} for r in csv.DictReader(f)]
+        return [
+            {
+                "code": r["code_insee"],
+                "nom": r["nom"],
+                "population": int(r["population_municipale_pl2023"]),
+                "epci_siren": r["epci_siren"],
+            }
+            for r in csv.DictReader(f)
+        ]
 
 
 def month_range(first: str, last: str) -> list[str]:
@@ -84,8 +106,7 @@ def _integerize(values: list[float], total: int, caps: list[int] | None = None) 
     if caps:
         floors = [min(f, c) for f, c in zip(floors, caps)]
     diff = total - sum(floors)
-    order = sorted(range(len(values)), key=lambda i: values[i] - math.floor(values[i]),
-                   reverse=diff > 0)
+    order = sorted(range(len(values)), key=lambda i: values[i] - math.floor(values[i]), reverse=diff > 0)
     step = 1 if diff > 0 else -1
     i = 0
     while diff != 0:
@@ -132,15 +153,14 @@ def simulate_mes(
     fed_rate_month = fed_rate_month or months[-1]
     docs_window_end = docs_window_end or months[-1]
     end = months.index(docs_window_end)
-    window = set(months[max(0, end - 11): end + 1])
+    window = set(months[max(0, end - 11) : end + 1])
     rng = random.Random(seed)
     nm = len(months)
     t = [(i - (nm - 1)) / 12 for i in range(nm)]  # in years, 0 at the last month
 
     epci_effect = {}
     for siren in sorted({c["epci_siren"] for c in communes}):
-        epci_effect[siren] = (rng.uniform(-0.07, 0.07), rng.uniform(-0.06, 0.06),
-                              rng.uniform(0.8, 1.2))
+        epci_effect[siren] = (rng.uniform(-0.07, 0.07), rng.uniform(-0.06, 0.06), rng.uniform(0.8, 1.2))
     # seasonality of documents (summer and Christmas dips) and a growth trend
     season = {"08": 0.78, "07": 0.9, "12": 0.88, "01": 1.05, "05": 0.95}
 
@@ -160,8 +180,10 @@ def simulate_mes(
         fed_slope = rng.uniform(0.05, 0.10)  # yearly increase of the fed rate
         f_series = [max(0.2, fed_end + fed_slope * t[i] + rng.gauss(0, 0.005)) for i in range(nm)]
         d_year = docs_per_inhabitant * e_docs * rng.uniform(0.8, 1.2)
-        d_series = [pop * d_year / 12 * max(0.3, 1.12 + 0.24 * t[i]) * season.get(months[i][5:], 1.0)
-                    * rng.uniform(0.96, 1.04) for i in range(nm)]
+        d_series = [
+            pop * d_year / 12 * max(0.3, 1.12 + 0.24 * t[i]) * season.get(months[i][5:], 1.0) * rng.uniform(0.96, 1.04)
+            for i in range(nm)
+        ]
         opened.append(o_series)
         fed.append(f_series)
         docs.append(d_series)
@@ -188,10 +210,18 @@ def simulate_mes(
     records = []
     for i, m in enumerate(months):
         for k, c in enumerate(communes):
-            records.append({"mois": m, "niveau": "commune", "code_territoire": c["code"],
-                            "libelle": c["nom"], "population": c["population"],
-                            "profils_ouverts": opened[k][i], "profils_alimentes": alim[k][i],
-                            "documents_ajoutes": doc_int[k][i]})
+            records.append(
+                {
+                    "mois": m,
+                    "niveau": "commune",
+                    "code_territoire": c["code"],
+                    "libelle": c["nom"],
+                    "population": c["population"],
+                    "profils_ouverts": opened[k][i],
+                    "profils_alimentes": alim[k][i],
+                    "documents_ajoutes": doc_int[k][i],
+                }
+            )
     records.sort(key=lambda r: (r["mois"], r["code_territoire"]))
     return records
 
@@ -202,9 +232,16 @@ def departement_totals(records: Iterable[dict], code: str = "72", libelle: str =
     for r in records:
         if r["niveau"] != "commune":
             continue
-        t = out.setdefault(r["mois"], {"mois": r["mois"], "niveau": "departement",
-                                       "code_territoire": code, "libelle": libelle,
-                                       **{f: 0 for f in NUMERIC}})
+        t = out.setdefault(
+            r["mois"],
+            {
+                "mois": r["mois"],
+                "niveau": "departement",
+                "code_territoire": code,
+                "libelle": libelle,
+                **{f: 0 for f in NUMERIC},
+            },
+        )
         for f in NUMERIC:
             t[f] += r[f]
     return [out[m] for m in sorted(out)]
@@ -253,9 +290,10 @@ def write_mes_file(
             w = csv.writer(f, delimiter=delimiter, lineterminator="\r\n")
             w.writerow(headers)
             for r in records:
-                w.writerow([_month_text(r["mois"], month_style), r["niveau"], r["code_territoire"],
-                            r["libelle"]] + [_number_text(r[c], thousands_sep if c in thousands_columns
-                                                          else None) for c in NUMERIC])
+                w.writerow(
+                    [_month_text(r["mois"], month_style), r["niveau"], r["code_territoire"], r["libelle"]]
+                    + [_number_text(r[c], thousands_sep if c in thousands_columns else None) for c in NUMERIC]
+                )
     elif fmt == "xlsx":
         from openpyxl import Workbook
 
@@ -264,8 +302,10 @@ def write_mes_file(
         ws.title = "Statistiques MES"
         ws.append(list(headers))
         for r in records:
-            ws.append([_month_text(r["mois"], month_style), r["niveau"], r["code_territoire"],
-                       r["libelle"]] + [r[c] for c in NUMERIC])
+            ws.append(
+                [_month_text(r["mois"], month_style), r["niveau"], r["code_territoire"], r["libelle"]]
+                + [r[c] for c in NUMERIC]
+            )
         wb.properties.created = datetime(2024, 12, 10, 9, 0)
         wb.save(path)
     else:
@@ -304,14 +344,24 @@ def _with_departement(records: list[dict]) -> list[dict]:
 def write_samples(folder: Path = RAW_DIR) -> list[Path]:
     """Sarthe's communes, 11/2023 to 11/2024, in two extracts written as the Assurance Maladie does."""
     months = month_range("2023-11", "2024-11")
-    records = simulate_mes(months, fed_rate=0.69, fed_rate_month="2024-11",
-                           docs_per_inhabitant=3.87, docs_window_end="2024-10")
+    records = simulate_mes(
+        months, fed_rate=0.69, fed_rate_month="2024-11", docs_per_inhabitant=3.87, docs_window_end="2024-10"
+    )
     first = [r for r in records if r["mois"] <= "2024-06"]
     second = _with_departement([r for r in records if r["mois"] >= "2024-07"])
     outs = [
-        write_mes_file(folder / "MES_statistiques_communes_72_2023-11_2024-06.csv", first,
-                       month_style="iso", thousands_sep=NBSP, thousands_columns=("population",)),
-        write_mes_file(folder / "MES_statistiques_communes_72_2024-07_2024-11.csv", second,
-                       month_style="slash", thousands_sep=NNBSP),
+        write_mes_file(
+            folder / "MES_statistiques_communes_72_2023-11_2024-06.csv",
+            first,
+            month_style="iso",
+            thousands_sep=NBSP,
+            thousands_columns=("population",),
+        ),
+        write_mes_file(
+            folder / "MES_statistiques_communes_72_2024-07_2024-11.csv",
+            second,
+            month_style="slash",
+            thousands_sep=NNBSP,
+        ),
     ]
     return outs

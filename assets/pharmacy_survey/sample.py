@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import csv
 import random
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -52,20 +52,93 @@ HEADERS = [
     "Téléphone",
 ]
 
-OPERATORS = ["Mailiz", "Mailiz", "Mailiz", "Apicrypt", "Apicrypt", "Dédalus",
-             "Pharmagest (LGPI)", "Winpharma", "Lifen", "Medimail"]
-FIRST_NAMES = ["Marie", "Nathalie", "Isabelle", "Sophie", "Claire", "Anne", "Camille", "Julie",
-               "Émilie", "Céline", "Sandrine", "Aurélie", "Hélène", "Pauline", "Laure", "Agnès",
-               "Pierre", "Jean", "Nicolas", "Thomas", "Julien", "François", "Olivier", "Stéphane",
-               "Philippe", "Mathieu", "Guillaume", "Antoine", "Benoît", "Sébastien", "Vincent",
-               "Yann", "Jérôme", "Christophe"]
-LAST_NAMES = ["Martin", "Bernard", "Dubois", "Durand", "Lefèvre", "Moreau", "Laurent", "Girard",
-              "Bonnet", "Dupont", "Lambert", "Fontaine", "Rousseau", "Vincent", "Leroy", "Garnier",
-              "Chevalier", "Fournier", "Guérin", "Boucher", "Chauvin", "Besnard", "Pichon",
-              "Lemaire", "Hamon", "Renaud", "Gautier", "Pelletier", "Barbier", "Cosnard",
-              "Lebreton", "Marchand", "Hardy", "Leconte", "Tessier", "Hérault"]
-MAIL_DOMAINS = ["orange.fr", "wanadoo.fr", "gmail.com", "laposte.net", "free.fr", "sfr.fr",
-                "outlook.fr"]
+OPERATORS = [
+    "Mailiz",
+    "Mailiz",
+    "Mailiz",
+    "Apicrypt",
+    "Apicrypt",
+    "Dédalus",
+    "Pharmagest (LGPI)",
+    "Winpharma",
+    "Lifen",
+    "Medimail",
+]
+FIRST_NAMES = [
+    "Marie",
+    "Nathalie",
+    "Isabelle",
+    "Sophie",
+    "Claire",
+    "Anne",
+    "Camille",
+    "Julie",
+    "Émilie",
+    "Céline",
+    "Sandrine",
+    "Aurélie",
+    "Hélène",
+    "Pauline",
+    "Laure",
+    "Agnès",
+    "Pierre",
+    "Jean",
+    "Nicolas",
+    "Thomas",
+    "Julien",
+    "François",
+    "Olivier",
+    "Stéphane",
+    "Philippe",
+    "Mathieu",
+    "Guillaume",
+    "Antoine",
+    "Benoît",
+    "Sébastien",
+    "Vincent",
+    "Yann",
+    "Jérôme",
+    "Christophe",
+]
+LAST_NAMES = [
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Durand",
+    "Lefèvre",
+    "Moreau",
+    "Laurent",
+    "Girard",
+    "Bonnet",
+    "Dupont",
+    "Lambert",
+    "Fontaine",
+    "Rousseau",
+    "Vincent",
+    "Leroy",
+    "Garnier",
+    "Chevalier",
+    "Fournier",
+    "Guérin",
+    "Boucher",
+    "Chauvin",
+    "Besnard",
+    "Pichon",
+    "Lemaire",
+    "Hamon",
+    "Renaud",
+    "Gautier",
+    "Pelletier",
+    "Barbier",
+    "Cosnard",
+    "Lebreton",
+    "Marchand",
+    "Hardy",
+    "Leconte",
+    "Tessier",
+    "Hérault",
+]
+MAIL_DOMAINS = ["orange.fr", "wanadoo.fr", "gmail.com", "laposte.net", "free.fr", "sfr.fr", "outlook.fr"]
 
 
 # --------------------------------------------------------------------------- reference
@@ -79,8 +152,7 @@ def load_sarthe_pharmacies(reference_dir: Path | str = REFERENCE_DIR) -> list[di
     path = Path(reference_dir) / "finess_et_72_stock20210108.csv"
     with path.open(encoding="utf-8", newline="") as f:
         return [
-            {"finess": r["nofinesset"], "raison_sociale": r["rs"],
-             "code_commune": r["code_insee_derive"]}
+            {"finess": r["nofinesset"], "raison_sociale": r["rs"], "code_commune": r["code_insee_derive"]}
             for r in csv.DictReader(f)
             if r["categetab"] == "620"
         ]
@@ -124,8 +196,11 @@ def _respondent(rng: random.Random, pharmacy_name: str) -> tuple[str, str, str]:
 def _as_pharmacy(p: str | Mapping) -> dict:
     if isinstance(p, str):
         return {"finess": p, "raison_sociale": "", "code_commune": ""}
-    return {"finess": str(p["finess"]), "raison_sociale": p.get("raison_sociale", ""),
-            "code_commune": p.get("code_commune", "")}
+    return {
+        "finess": str(p["finess"]),
+        "raison_sociale": p.get("raison_sociale", ""),
+        "code_commune": p.get("code_commune", ""),
+    }
 
 
 # --------------------------------------------------------------------------- builder
@@ -182,16 +257,24 @@ def build_pharmacy_wave(
         fax_among_mssante = round(fax_count * mssante_count / n) if n else 0
         fax_among_mssante = max(fax_count - (n - mssante_count), min(fax_among_mssante, mssante_count, fax_count))
     fax_not_equipped = fax_count - fax_among_mssante
-    if not (0 <= mssante_count <= n and 0 <= fax_among_mssante <= mssante_count
-            and 0 <= fax_not_equipped <= n - mssante_count):
-        raise ValueError("incompatible counts: need 0 <= fax_among_mssante <= mssante_count <= "
-                         "len(pharmacies) and 0 <= fax_count - fax_among_mssante <= "
-                         "len(pharmacies) - mssante_count")
+    if not (
+        0 <= mssante_count <= n
+        and 0 <= fax_among_mssante <= mssante_count
+        and 0 <= fax_not_equipped <= n - mssante_count
+    ):
+        raise ValueError(
+            "incompatible counts: need 0 <= fax_among_mssante <= mssante_count <= "
+            "len(pharmacies) and 0 <= fax_count - fax_among_mssante <= "
+            "len(pharmacies) - mssante_count"
+        )
 
     rng = random.Random(seed)
-    profile = ([(True, True)] * fax_among_mssante + [(True, False)] * (mssante_count - fax_among_mssante)
-               + [(False, True)] * fax_not_equipped
-               + [(False, False)] * (n - mssante_count - fax_not_equipped))
+    profile = (
+        [(True, True)] * fax_among_mssante
+        + [(True, False)] * (mssante_count - fax_among_mssante)
+        + [(False, True)] * fax_not_equipped
+        + [(False, False)] * (n - mssante_count - fax_not_equipped)
+    )
     rng.shuffle(profile)
 
     start = datetime(wave.year, wave.month, first_day, 8, 0)
@@ -210,9 +293,21 @@ def build_pharmacy_wave(
         else:
             sent = 0 if rng.random() < 0.5 else None
         name, email, phone = _respondent(rng, ph["raison_sociale"])
-        records.append([ph["finess"], ph["raison_sociale"] or None, ph["code_commune"] or None,
-                        _yes_no(mss, rng, yes_no_variants), operator,
-                        _yes_no(fax, rng, yes_no_variants), sent, ts, name, email, phone])
+        records.append(
+            [
+                ph["finess"],
+                ph["raison_sociale"] or None,
+                ph["code_commune"] or None,
+                _yes_no(mss, rng, yes_no_variants),
+                operator,
+                _yes_no(fax, rng, yes_no_variants),
+                sent,
+                ts,
+                name,
+                email,
+                phone,
+            ]
+        )
     records.sort(key=lambda r: r[7])  # survey exports come in response order
 
     headers = list(HEADERS)
@@ -222,10 +317,23 @@ def build_pharmacy_wave(
     if fmt == "csv":
         _write_csv(path, headers, records, encoding, delimiter)
     else:
-        months = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-                  "septembre", "octobre", "novembre", "décembre"]
-        title = title or ("Enquête MSSanté et fax auprès des officines de la Sarthe - "
-                          f"{months[wave.month - 1]} {wave.year}")
+        months = [
+            "janvier",
+            "février",
+            "mars",
+            "avril",
+            "mai",
+            "juin",
+            "juillet",
+            "août",
+            "septembre",
+            "octobre",
+            "novembre",
+            "décembre",
+        ]
+        title = title or (
+            f"Enquête MSSanté et fax auprès des officines de la Sarthe - {months[wave.month - 1]} {wave.year}"
+        )
         _write_xlsx(path, headers, records, title, trailing_empty_rows)
     return path
 
@@ -235,8 +343,9 @@ def _write_csv(path: Path, headers: list, records: Iterable[list], encoding: str
         w = csv.writer(f, delimiter=delimiter, lineterminator="\r\n")
         w.writerow([h.replace("\n", " ") for h in headers])
         for r in records:
-            w.writerow(["" if v is None else v.strftime("%d/%m/%Y %H:%M:%S") if isinstance(v, datetime)
-                        else v for v in r])
+            w.writerow(
+                ["" if v is None else v.strftime("%d/%m/%Y %H:%M:%S") if isinstance(v, datetime) else v for v in r]
+            )
 
 
 def _write_xlsx(path: Path, headers: list, records: list[list], title: str, trailing: int) -> None:
@@ -278,7 +387,6 @@ def _write_xlsx(path: Path, headers: list, records: list[list], title: str, trai
     freeze_zip_timestamps(path, datetime(2024, 7, 1, 9, 30))
 
 
-
 # --------------------------------------------------------------------------- main
 
 
@@ -293,5 +401,12 @@ def choose_june_2024_respondents(reference_dir: Path | str = REFERENCE_DIR, coun
 def write_samples(folder: Path = RAW_DIR) -> list[Path]:
     """The June 2024 wave, as the roadmap describes it (123 of 156 equipped, 142 with a fax, 112 of both)."""
     respondents = choose_june_2024_respondents()
-    return [build_pharmacy_wave(folder / "2024-06 enquete officines.xlsx", respondents,
-                                mssante_count=123, fax_count=142, fax_among_mssante=112)]
+    return [
+        build_pharmacy_wave(
+            folder / "2024-06 enquete officines.xlsx",
+            respondents,
+            mssante_count=123,
+            fax_count=142,
+            fax_among_mssante=112,
+        )
+    ]

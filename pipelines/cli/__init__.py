@@ -6,13 +6,17 @@
     esante ui [--port 3000]                          the Dagster UI and daemon, on the project's instance
     esante docs                                      regenerate docs/sources/ and the data dictionary
     esante echantillons [--out DIR]                  write the units' sample files
+    and the commands of the modules in EXTENSIONS (the committee pack, the portal, backups).
 
-Dagster is imported only by `run` and `ui`: `validate` and `kpi` stay quick.
+Dagster is imported only by `run` and `ui`: `validate` and `kpi` stay quick. A command module of
+EXTENSIONS has `register(commands)` (adds its parsers, with `set_defaults(run=...)`) and imports
+nothing heavy at module level.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -21,6 +25,8 @@ from pathlib import Path
 from pipelines.foundation.settings import PROJECT_ROOT, Settings, prepare_dagster_home
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+# Command modules registered beside the built-in commands (each may be absent while it is written).
+EXTENSIONS = ("pipelines.cli.reports", "pipelines.cli.backup", "pipelines.portal.cli")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -29,7 +35,9 @@ def parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="reconstruit l'entrepôt depuis raw/ (via Dagster) et le publie")
     run.add_argument("--raw", type=Path, help="dossier des dépôts (défaut : raw/ ou $ESANTE_RAW_DIR)")
-    run.add_argument("--warehouse", type=Path, help="fichier publié (défaut : warehouse/esante.duckdb ou $ESANTE_WAREHOUSE)")
+    run.add_argument(
+        "--warehouse", type=Path, help="fichier publié (défaut : warehouse/esante.duckdb ou $ESANTE_WAREHOUSE)"
+    )
 
     validate = commands.add_parser("validate", help="vérifie un fichier avant dépôt (rien n'est écrit)")
     validate.add_argument("file", type=Path)
@@ -38,10 +46,19 @@ def parser() -> argparse.ArgumentParser:
 
     kpi = commands.add_parser("kpi", help="affiche les valeurs des indicateurs publiés")
     kpi.add_argument("--indicator", "--indicateur", dest="indicator", help="identifiant d'indicateur")
-    kpi.add_argument("--level", "--niveau", dest="level",
-                     help="niveau territorial : région, département, EPCI, commune (défaut : le territoire de l'entrepôt)")
-    kpi.add_argument("--all-periods", "--toutes-periodes", dest="all_periods", action="store_true",
-                     help="toutes les périodes (défaut : la dernière)")
+    kpi.add_argument(
+        "--level",
+        "--niveau",
+        dest="level",
+        help="niveau territorial : région, département, EPCI, commune (défaut : le territoire de l'entrepôt)",
+    )
+    kpi.add_argument(
+        "--all-periods",
+        "--toutes-periodes",
+        dest="all_periods",
+        action="store_true",
+        help="toutes les périodes (défaut : la dernière)",
+    )
     kpi.add_argument("--format", choices=("table", "csv", "json", "xlsx"), default="table")
     kpi.add_argument("--output", "--sortie", dest="output", type=Path, help="fichier à écrire (obligatoire pour xlsx)")
     kpi.add_argument("--warehouse", type=Path)
@@ -54,6 +71,14 @@ def parser() -> argparse.ArgumentParser:
 
     samples = commands.add_parser("echantillons", help="écrit les fichiers d'exemple des sources")
     samples.add_argument("--out", type=Path, help="dossier racine (défaut : raw/)")
+    for name in EXTENSIONS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as missing:
+            if not name.startswith(missing.name or "-"):
+                raise
+            continue
+        module.register(commands)
     return root
 
 
@@ -67,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "warehouse", None):
         os.environ["ESANTE_WAREHOUSE"] = os.path.abspath(args.warehouse)
     settings = Settings.from_environment()
+    if getattr(args, "run", None) is not None:  # a command of EXTENSIONS
+        return args.run(args, settings)
     if args.command == "run":
         return command_run(settings)
     if args.command == "validate":
@@ -109,8 +136,11 @@ def command_ui(args, settings: Settings) -> int:
     """`dagster dev` on the project's instance, as `make ui` runs it (listening on 127.0.0.1)."""
     environment = {**os.environ, **prepare_dagster_home(settings)}
     dagster = Path(sys.executable).parent / "dagster"
-    os.execve(dagster, [str(dagster), "dev", "-m", "pipelines.orchestration.definitions",
-                        "-h", args.host, "-p", str(args.port)], environment)
+    os.execve(
+        dagster,
+        [str(dagster), "dev", "-m", "pipelines.orchestration.definitions", "-h", args.host, "-p", str(args.port)],
+        environment,
+    )
     return EXIT_OK  # not reached
 
 

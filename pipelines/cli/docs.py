@@ -36,8 +36,9 @@ def sample_dictionary() -> str:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         write_samples(root / "raw")
-        settings = Settings.from_environment({}).with_paths(raw_dir=root / "raw",
-                                                            warehouse_path=root / "warehouse" / "esante.duckdb")
+        settings = Settings.from_environment({}).with_paths(
+            raw_dir=root / "raw", warehouse_path=root / "warehouse" / "esante.duckdb"
+        )
         with DagsterInstance.ephemeral() as instance:
             outcome = rebuild(settings, instance)
         if not outcome.published:
@@ -50,8 +51,10 @@ def command_docs(settings: Settings) -> int:
     units = discover_units()
     pages = write_pages(DOCS, units, reference_data(settings.reference_dir, "72", units))
     DICTIONARY.write_text(sample_dictionary(), encoding="utf-8")
-    print(f"Pages des sources : {len(pages)} fichier(s) dans {DOCS.relative_to(PROJECT_ROOT)}/ ; "
-          f"dictionnaire : {DICTIONARY.relative_to(PROJECT_ROOT)}.")
+    print(
+        f"Pages des sources : {len(pages)} fichier(s) dans {DOCS.relative_to(PROJECT_ROOT)}/ ; "
+        f"dictionnaire : {DICTIONARY.relative_to(PROJECT_ROOT)}."
+    )
     return EXIT_OK
 
 

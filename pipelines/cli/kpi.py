@@ -19,12 +19,53 @@ from pipelines.foundation.text import word_key
 from pipelines.reporting.tables import EXCEL_FORMATS, csv_text, write_workbook
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
-LEVELS = {"region": "region", "regions": "region", "departement": "departement", "departements": "departement",
-          "dep": "departement", "epci": "epci", "interco": "epci", "commune": "commune", "communes": "commune"}
-COLUMNS = ("objectif", "indicateur", "libelle", "niveau", "code_territoire", "territoire", "periode", "grain",
-           "segment", "segment_libelle", "numerateur", "denominateur", "valeur", "unite", "valeur_affichee", "note")
-HEADERS = ("Objectif", "Indicateur", "Libellé", "Niveau", "Code du territoire", "Territoire", "Période", "Grain",
-           "Segment", "Segment (libellé)", "Numérateur", "Dénominateur", "Valeur", "Unité", "Valeur affichée", "Note")
+LEVELS = {
+    "region": "region",
+    "regions": "region",
+    "departement": "departement",
+    "departements": "departement",
+    "dep": "departement",
+    "epci": "epci",
+    "interco": "epci",
+    "commune": "commune",
+    "communes": "commune",
+}
+COLUMNS = (
+    "objectif",
+    "indicateur",
+    "libelle",
+    "niveau",
+    "code_territoire",
+    "territoire",
+    "periode",
+    "grain",
+    "segment",
+    "segment_libelle",
+    "numerateur",
+    "denominateur",
+    "valeur",
+    "unite",
+    "valeur_affichee",
+    "note",
+)
+HEADERS = (
+    "Objectif",
+    "Indicateur",
+    "Libellé",
+    "Niveau",
+    "Code du territoire",
+    "Territoire",
+    "Période",
+    "Grain",
+    "Segment",
+    "Segment (libellé)",
+    "Numérateur",
+    "Dénominateur",
+    "Valeur",
+    "Unité",
+    "Valeur affichée",
+    "Note",
+)
 
 QUERY = """
 SELECT {columns} FROM kpi.{view}
@@ -65,8 +106,10 @@ def command_kpi(args, settings: Settings) -> int:
     if args.level:
         level = LEVELS.get(word_key(args.level))
         if level is None:
-            print(f"Niveau inconnu : « {args.level} ». Niveaux possibles : région, département, EPCI, commune.",
-                  file=sys.stderr)
+            print(
+                f"Niveau inconnu : « {args.level} ». Niveaux possibles : région, département, EPCI, commune.",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
     try:
         connection = open_published(path)
@@ -76,14 +119,21 @@ def command_kpi(args, settings: Settings) -> int:
     with connection:
         known = [r[0] for r in connection.execute("SELECT indicator_id FROM kpi.indicator ORDER BY 1").fetchall()]
         if args.indicator and args.indicator not in known:
-            print(f"Indicateur inconnu : « {args.indicator} ». Indicateurs possibles : {', '.join(known)}.",
-                  file=sys.stderr)
+            print(
+                f"Indicateur inconnu : « {args.indicator} ». Indicateurs possibles : {', '.join(known)}.",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
         scope = _scope(settings.territory_code, connection)
         rows = connection.execute(
             QUERY.format(columns=", ".join(COLUMNS), view="v_series" if args.all_periods else "v_dernieres_valeurs"),
-            {"indicator": args.indicator, "level": level, "scope_level": scope[0], "scope_code": scope[1],
-             "scope_region": scope[2]},
+            {
+                "indicator": args.indicator,
+                "level": level,
+                "scope_level": scope[0],
+                "scope_code": scope[1],
+                "scope_region": scope[2],
+            },
         ).fetchall()
     if not rows:
         print("Aucune valeur pour ces critères.", file=sys.stderr)
@@ -110,9 +160,15 @@ def command_kpi(args, settings: Settings) -> int:
 def print_table(records: list[dict]) -> None:
     headers = ("indicateur", "territoire", "période", "segment", "numérateur", "dénominateur", "valeur")
     lines = [
-        (r["indicateur"], r["territoire"] or r["code_territoire"], format_period(r["periode"], r["grain"]),
-         r["segment_libelle"] or r["segment"] or "", format_count(r["numerateur"]), format_count(r["denominateur"]),
-         format_value(r["valeur"], r["unite"]) if r["valeur"] is not None else f"non défini : {r['note']}")
+        (
+            r["indicateur"],
+            r["territoire"] or r["code_territoire"],
+            format_period(r["periode"], r["grain"]),
+            r["segment_libelle"] or r["segment"] or "",
+            format_count(r["numerateur"]),
+            format_count(r["denominateur"]),
+            format_value(r["valeur"], r["unite"]) if r["valeur"] is not None else f"non défini : {r['note']}",
+        )
         for r in records
     ]
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]

@@ -69,8 +69,9 @@ def run_report(outcome: RunOutcome) -> str:
         ratio = f" ({format_ratio(numerator, denominator)})" if denominator is not None else ""
         shown_value = format_value(value, unit) if value is not None else f"non défini ({note})"
         when = format_month(period) if grain != "date" else f"{period:%d/%m/%Y}"
-        lines.append(f"  [obj. {objective}] {label}{' – ' + segment if segment else ''}, {place}, {when} : "
-                     f"{shown_value}{ratio}")
+        lines.append(
+            f"  [obj. {objective}] {label}{' – ' + segment if segment else ''}, {place}, {when} : {shown_value}{ratio}"
+        )
     if failed_checks:
         lines += ["", "Contrôles de qualité en échec (avertissements, les données sont chargées) :"]
         lines.extend(f"  ! {source}: {message}" for source, message in failed_checks)

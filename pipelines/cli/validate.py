@@ -25,30 +25,48 @@ def command_validate(args, settings: Settings) -> int:
     source_id = args.source or path.resolve().parent.name
     unit = units.get(source_id)
     if unit is None:
-        print(f"Source inconnue : « {source_id} ». Précisez --source parmi : {', '.join(sorted(units))}.",
-              file=sys.stderr)
+        print(
+            f"Source inconnue : « {source_id} ». Précisez --source parmi : {', '.join(sorted(units))}.", file=sys.stderr
+        )
         return EXIT_USAGE
     reference = reference_data(settings.reference_dir, settings.territory_code)
     upload = parse_upload(path, unit, reference, settings.limits)
     if args.json:
-        print(json.dumps({
-            "file": path.name, "source": source_id, "accepted": upload.accepted, "verdict": verdict_label(upload),
-            "rows": upload.rows, "period": upload.period.isoformat() if upload.period else None,
-            "sha256": upload.sha256, "ignored_columns": upload.ignored_columns,
-            "problems": json.loads(as_json(upload.problems)),
-        }, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {
+                    "file": path.name,
+                    "source": source_id,
+                    "accepted": upload.accepted,
+                    "verdict": verdict_label(upload),
+                    "rows": upload.rows,
+                    "period": upload.period.isoformat() if upload.period else None,
+                    "sha256": upload.sha256,
+                    "ignored_columns": upload.ignored_columns,
+                    "problems": json.loads(as_json(upload.problems)),
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return EXIT_OK if upload.accepted else EXIT_REJECTED
     print(f"Fichier : {printable(path.name)}  (source : {unit.label})")
     if upload.accepted:
         period = upload.period.strftime("%m/%Y") if upload.period else "?"
-        print(f"✔ Fichier accepté : {upload.rows} ligne(s), {unit.period_label} {period}"
-              + (f", {total(upload.problems)} avertissement(s)." if upload.problems else "."))
+        print(
+            f"✔ Fichier accepté : {upload.rows} ligne(s), {unit.period_label} {period}"
+            + (f", {total(upload.problems)} avertissement(s)." if upload.problems else ".")
+        )
     else:
-        print(f"✘ Fichier rejeté : {total(errors(upload.problems))} erreur(s). Rien ne sera chargé tant qu'elles "
-              "ne sont pas corrigées.")
+        print(
+            f"✘ Fichier rejeté : {total(errors(upload.problems))} erreur(s). Rien ne sera chargé tant qu'elles "
+            "ne sont pas corrigées."
+        )
     if upload.ignored_columns:
-        print("Colonnes ignorées (hors contrat, non conservées) : "
-              + ", ".join(f"« {printable(c)} »" for c in upload.ignored_columns))
+        print(
+            "Colonnes ignorées (hors contrat, non conservées) : "
+            + ", ".join(f"« {printable(c)} »" for c in upload.ignored_columns)
+        )
     if upload.problems:
         print()
         print(summary(errors(upload.problems) + warnings(upload.problems)))

@@ -14,8 +14,13 @@ from pipelines.ingest.values import KINDS, choice_expected
 from pipelines.reference.tables import ReferenceData
 
 OBJECTIVES = {
-    1: "Inclusion numérique", 2: "Mon espace santé", 3: "Élus et contrats locaux de santé",
-    4: "Cybersécurité", 5: "Ressources et événements", 6: "Télésanté", 7: "Messageries sécurisées",
+    1: "Inclusion numérique",
+    2: "Mon espace santé",
+    3: "Élus et contrats locaux de santé",
+    4: "Cybersécurité",
+    5: "Ressources et événements",
+    6: "Télésanté",
+    7: "Messageries sécurisées",
     8: "Ergonomie des outils",
 }
 UNITS = {"taux": "taux (entre 0 et 100 %)", "nombre": "nombre", "par habitant": "par habitant", "moyenne": "moyenne"}
@@ -64,8 +69,10 @@ def source_page(unit: SourceUnit, reference: ReferenceData) -> str:
     for column in unit.columns:
         required = "oui" if column.required else ("valeur requise" if not column.nullable else "non")
         values = _values(column, reference) + (f" — {column.help}" if column.help else "")
-        lines.append(f"| {column.label} (`{column.name}`) | {required} | "
-                     f"{', '.join(f'« {h} »' for h in column.headers)} | {_cell(values)} |")
+        lines.append(
+            f"| {column.label} (`{column.name}`) | {required} | "
+            f"{', '.join(f'« {h} »' for h in column.headers)} | {_cell(values)} |"
+        )
     rules = [r.description for r in unit.rules if getattr(r, "description", "")]
     if rules or unit.quality_checks:
         lines += ["", "## Règles", ""]
@@ -73,17 +80,34 @@ def source_page(unit: SourceUnit, reference: ReferenceData) -> str:
         lines += [f"- Contrôle de qualité `{c.name}` : {c.description}" for c in unit.quality_checks]
     lines += ["", "## Indicateurs calculés", "", "| indicateur | libellé | unité | définition |", "|---|---|---|---|"]
     for indicator in unit.indicators:
-        lines.append(f"| `{indicator.indicator_id}` | {indicator.label} | {UNITS.get(indicator.unit, indicator.unit)} | "
-                     f"{_cell(indicator.definition)} |")
+        lines.append(
+            f"| `{indicator.indicator_id}` | {indicator.label} | {UNITS.get(indicator.unit, indicator.unit)} | "
+            f"{_cell(indicator.definition)} |"
+        )
     example = [c for c in unit.columns if c.kind != "personal"][:6]
-    lines += ["", "## Exemple", "", "| " + " | ".join(c.headers[0] for c in example) + " |",
-              "|" + "---|" * len(example)]
+    lines += [
+        "",
+        "## Exemple",
+        "",
+        "| " + " | ".join(c.headers[0] for c in example) + " |",
+        "|" + "---|" * len(example),
+    ]
     lines.append("| " + " | ".join(_example(c, reference) for c in example) + " |")
     return "\n".join(lines) + "\n"
 
 
-EXAMPLES = {"text": "…", "yes_no": "Oui", "integer": "12", "decimal": "3,5", "rate": "69 %", "date": "03/06/2024",
-            "datetime": "03/06/2024 10:15", "month": "11/2024", "finess": "720000017", "commune": "72181"}
+EXAMPLES = {
+    "text": "…",
+    "yes_no": "Oui",
+    "integer": "12",
+    "decimal": "3,5",
+    "rate": "69 %",
+    "date": "03/06/2024",
+    "datetime": "03/06/2024 10:15",
+    "month": "11/2024",
+    "finess": "720000017",
+    "commune": "72181",
+}
 
 
 def _example(column, reference: ReferenceData) -> str:
@@ -93,11 +117,19 @@ def _example(column, reference: ReferenceData) -> str:
 
 
 def index_page(units: list[SourceUnit]) -> str:
-    lines = ["# Sources de l'entrepôt", "", "Pages générées par `esante docs` depuis les unités de `assets/`.", "",
-             "| source | dossier de dépôt | objectif | cadence attendue |", "|---|---|---|---|"]
+    lines = [
+        "# Sources de l'entrepôt",
+        "",
+        "Pages générées par `esante docs` depuis les unités de `assets/`.",
+        "",
+        "| source | dossier de dépôt | objectif | cadence attendue |",
+        "|---|---|---|---|",
+    ]
     for unit in units:
-        lines.append(f"| [{unit.label}]({unit.source_id}.md) | `raw/{unit.source_id}/` | {unit.objective} | "
-                     f"{unit.freshness_days} jours |")
+        lines.append(
+            f"| [{unit.label}]({unit.source_id}.md) | `raw/{unit.source_id}/` | {unit.objective} | "
+            f"{unit.freshness_days} jours |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -24,9 +24,18 @@ class UploadRows:
     subject_column: str | None = None  # names the row in messages
     _subjects: dict[int, str] | None = field(default=None, repr=False)
 
-    def problem(self, message: str, action: str, *, row: int | None = None, column: str | None = None,
-                value: object = None, severity: str = "erreur", check: str = "validation",
-                kind: str = "contenu") -> Problem:
+    def problem(
+        self,
+        message: str,
+        action: str,
+        *,
+        row: int | None = None,
+        column: str | None = None,
+        value: object = None,
+        severity: str = "erreur",
+        check: str = "validation",
+        kind: str = "contenu",
+    ) -> Problem:
         """A problem located in this upload; `column` is canonical and shown as the steward wrote it."""
         letter = self.letters.get(column or "")
         return Problem(
@@ -46,7 +55,12 @@ class UploadRows:
 
     def subject(self, row: int | None) -> str | None:
         """What the row is about, as the file names it (« Pharmacie du Centre »)."""
-        if row is None or not self.subject_column or self.frame is None or self.subject_column not in self.frame.columns:
+        if (
+            row is None
+            or not self.subject_column
+            or self.frame is None
+            or self.subject_column not in self.frame.columns
+        ):
             return None
         if self._subjects is None:
             named = self.frame.select(ROW, self.subject_column).drop_nulls()

@@ -72,6 +72,9 @@ class Indicator:
     unit: str  # 'taux', 'nombre', 'par habitant', 'moyenne'
     segments: dict[str, str] = field(default_factory=dict)  # segment code -> French label ('prive' -> 'privé lucratif')
     period_grain: str = "mois"  # how its periods read: 'mois', 'trimestre', 'annee', 'date'
+    target: float | None = None  # the roadmap's target, in the unit of the value (1.0 = 100 % for a rate)
+    target_label: str = ""  # French: where the target comes from ("Feuille de route : 100 % des CLS signés")
+    higher_is_better: bool = True  # False for the fax rate: the goal is zero
 
 
 @dataclass(frozen=True)
@@ -103,10 +106,14 @@ Rule = Callable[["UploadRows", ReferenceData], list["Problem"]]
 
 def rule(description: str):
     """Mark a unit's rule with what it checks, in French: the source page lists it for stewards."""
+
     def mark(function: Rule) -> Rule:
         function.description = description
         return function
+
     return mark
+
+
 Derivation = Callable[["UploadRows", ReferenceData], "pl.DataFrame"]
 
 

@@ -123,12 +123,19 @@ def per_row(
         problems.append(make(item))
     if total > len(problems) and problems:
         last = problems[-1]
-        problems.append(Problem(
-            f"… et {total - len(problems)} autre(s) ligne(s) dans le même cas ({sentence(last.message)[:-1]}).",
-            last.action,
-            file=last.file, sheet=last.sheet, column=last.column, severity=last.severity, check=last.check,
-            kind=last.kind, count=total - len(problems),
-        ))
+        problems.append(
+            Problem(
+                f"… et {total - len(problems)} autre(s) ligne(s) dans le même cas ({sentence(last.message)[:-1]}).",
+                last.action,
+                file=last.file,
+                sheet=last.sheet,
+                column=last.column,
+                severity=last.severity,
+                check=last.check,
+                kind=last.kind,
+                count=total - len(problems),
+            )
+        )
     return problems
 
 

@@ -180,7 +180,7 @@ def _check_workbook(path: Path, limits: Limits) -> Preflight:
                 formula_parts.append(entry.filename)
         try:
             sheet_parts = _sheet_parts(archive)
-        except Exception:  # noqa: BLE001 - any malformed workbook structure is the same rejection
+        except Exception:
             return Preflight(problems=[bad_zip])
         part_to_sheet = {part: sheet for sheet, part in sheet_parts.items()}
         problems = []

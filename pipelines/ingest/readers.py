@@ -95,7 +95,7 @@ def first_lines(text: str, count: int) -> list[tuple[str, int]]:
     text is not scanned (a national extract has close to a million lines)."""
     lines, start = [], 0
     for end in itertools.islice(LINE_END.finditer(text), count):
-        lines.append((text[start:end.start()], end.end()))
+        lines.append((text[start : end.start()], end.end()))
         start = end.end()
     if len(lines) < count and start < len(text):
         lines.append((text[start:], len(text)))
@@ -118,7 +118,7 @@ def read_csv(path: Path, header_finder) -> tuple[Grid, str, str]:
     if header_index == 0 and encoding == "utf-8":
         body = data  # already what polars reads: no copy
     else:
-        body = text[head[header_index - 1][1] if header_index else 0:].encode("utf-8")
+        body = text[head[header_index - 1][1] if header_index else 0 :].encode("utf-8")
     frame = pl.read_csv(
         io.BytesIO(body),
         separator=delimiter,

@@ -146,7 +146,11 @@ KINDS: dict[str, ValueKind] = {
     "text": ValueKind(clean_text, pl.String(), "un texte"),
     "yes_no": ValueKind(parse_yes_no, pl.Boolean(), "Oui ou Non (ou O/N, X, 1/0, Vrai/Faux)", name="Oui ou Non"),
     "integer": ValueKind(parse_integer, pl.Int64(), "un nombre entier, par exemple 1234 ou 1 234", castable=True),
-    "decimal": ValueKind(parse_decimal, pl.Float64(), "un nombre, par exemple 1234,5 (virgule décimale, sans séparateur de milliers à point)"),
+    "decimal": ValueKind(
+        parse_decimal,
+        pl.Float64(),
+        "un nombre, par exemple 1234,5 (virgule décimale, sans séparateur de milliers à point)",
+    ),
     "rate": ValueKind(parse_rate, pl.Float64(), "un taux, par exemple 69 % ou 0,69"),
     "date": ValueKind(parse_date, pl.Date(), "une date, par exemple 03/06/2024 ou 2024-06-03"),
     "datetime": ValueKind(parse_datetime, pl.Datetime("us"), "une date, par exemple 03/06/2024 10:15 ou 2024-06-03"),
@@ -200,7 +204,9 @@ def choice_expected(choices: Mapping[str, str]) -> str:
 
 def choice_kind(choices: Mapping[str, str], label: str) -> ValueKind:
     """How the cells of a closed-list column are parsed: its own words, each to its code."""
-    return ValueKind(parse_choice(choices), pl.String(), choice_expected(choices), name=f"une valeur admise pour « {label} »")
+    return ValueKind(
+        parse_choice(choices), pl.String(), choice_expected(choices), name=f"une valeur admise pour « {label} »"
+    )
 
 
 def per_distinct_value(cells: pl.Series, transform: Callable[[pl.Expr], pl.Expr]) -> pl.Series:

@@ -17,8 +17,8 @@ from pipelines.orchestration.keys import (
     PUBLICATION_KEY,
     REBUILD_JOB,
     kpi_key,
-    refresh_job_name,
     reference_key,
+    refresh_job_name,
     staging_key,
     upload_key,
     validation_job_name,
@@ -35,26 +35,33 @@ SHARED_OWNER = "team:donnees-esante"  # the data team: reference tables and publ
 
 
 def build_jobs(units: list[SourceUnit], reference_names: list[str]) -> list:
-    jobs = [define_asset_job(
-        REBUILD_JOB,
-        selection=AssetSelection.all() - AssetSelection.key_prefixes("raw"),
-        tags=WRITER_TAG,
-        description="Reconstruit tout l'entrepôt depuis raw/ et les données de référence, puis le publie.",
-    )]
-    for unit in units:
-        jobs.append(define_asset_job(
-            validation_job_name(unit),
-            selection=AssetSelection.assets(upload_key(unit)),
-            description=f"Contrôle d'un fichier déposé dans raw/{unit.source_id}/ (une partition par fichier).",
-        ))
-        jobs.append(define_asset_job(
-            refresh_job_name(unit),
-            selection=AssetSelection.assets(*(reference_key(t) for t in reference_names), staging_key(unit),
-                                            kpi_key(unit), PUBLICATION_KEY),
+    jobs = [
+        define_asset_job(
+            REBUILD_JOB,
+            selection=AssetSelection.all() - AssetSelection.key_prefixes("raw"),
             tags=WRITER_TAG,
-            description=f"Charge les nouveaux fichiers de « {unit.label} », recalcule ses indicateurs et publie "
-            "l'entrepôt.",
-        ))
+            description="Reconstruit tout l'entrepôt depuis raw/ et les données de référence, puis le publie.",
+        )
+    ]
+    for unit in units:
+        jobs.append(
+            define_asset_job(
+                validation_job_name(unit),
+                selection=AssetSelection.assets(upload_key(unit)),
+                description=f"Contrôle d'un fichier déposé dans raw/{unit.source_id}/ (une partition par fichier).",
+            )
+        )
+        jobs.append(
+            define_asset_job(
+                refresh_job_name(unit),
+                selection=AssetSelection.assets(
+                    *(reference_key(t) for t in reference_names), staging_key(unit), kpi_key(unit), PUBLICATION_KEY
+                ),
+                tags=WRITER_TAG,
+                description=f"Charge les nouveaux fichiers de « {unit.label} », recalcule ses indicateurs et publie "
+                "l'entrepôt.",
+            )
+        )
     return jobs
 
 
@@ -64,7 +71,8 @@ def with_owners_and_tags(spec: AssetSpec, units_by_group: dict[str, SourceUnit])
     if unit is None:
         return spec.replace_attributes(owners=[SHARED_OWNER])
     return spec.replace_attributes(owners=[unit.owner]).merge_attributes(
-        tags={"objectif": str(unit.objective), "source": unit.source_id, **unit.tags})
+        tags={"objectif": str(unit.objective), "source": unit.source_id, **unit.tags}
+    )
 
 
 def build_definitions(settings: Settings | None = None) -> Definitions:
@@ -86,8 +94,13 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         jobs=jobs,
         schedules=[build_nightly_schedule(units, project.settings)],
         sensors=[
-            build_upload_sensor(units, project.settings, [j for j in jobs if j.name != REBUILD_JOB],
-                                [reference_key(n) for n in names], fingerprint),
+            build_upload_sensor(
+                units,
+                project.settings,
+                [j for j in jobs if j.name != REBUILD_JOB],
+                [reference_key(n) for n in names],
+                fingerprint,
+            ),
             build_recovery_sensor(),
         ],
         resources={"project": project, "warehouse": WarehouseResource(project=project)},

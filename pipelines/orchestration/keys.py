@@ -6,8 +6,9 @@ from __future__ import annotations
 from dagster import AssetKey, BackfillPolicy, DynamicPartitionsDefinition, MonthlyPartitionsDefinition
 
 from pipelines.contract.unit import SourceUnit
-from pipelines.foundation.months import month_key
 from pipelines.foundation.months import FIRST_MONTH as FIRST_MONTH_DAY
+from pipelines.foundation.months import month_key
+
 
 # raw -> staging -> kpi, and the node says its stage: "pharmacy_survey_upload", "..._rows", "..._indicators"
 def upload_key(unit: SourceUnit) -> AssetKey:

@@ -27,8 +27,10 @@ def fail_dead_runs(instance: DagsterInstance) -> list[str]:
         pid = run.tags.get(PID_TAG)
         if run.tags.get(HOST_TAG) != host or not pid or not pid.isdigit() or process_alive(int(pid)):
             continue
-        message = (f"L'exécution {run.run_id[:8]} ({run.job_name}) s'est arrêtée sans finir (processus {pid} "
-                   "disparu) : elle est marquée en échec, l'entrepôt publié est celui d'avant.")
+        message = (
+            f"L'exécution {run.run_id[:8]} ({run.job_name}) s'est arrêtée sans finir (processus {pid} "
+            "disparu) : elle est marquée en échec, l'entrepôt publié est celui d'avant."
+        )
         instance.report_run_failed(run, message)
         free = getattr(instance.event_log_storage, "free_concurrency_slots_for_run", None)
         if free is not None:

@@ -88,8 +88,11 @@ def rebuild_request(units: list[SourceUnit], settings: Settings, *, validate_mis
         ranges.append((min(present), max(present)) if present else None)
     found = [r for r in ranges if r]
     tags = {FULL_RELOAD_TAG: "complet"}
-    keys = [*(reference_key(t) for t in reference.tables), *(k for u in units for k in (staging_key(u), kpi_key(u))),
-            PUBLICATION_KEY]
+    keys = [
+        *(reference_key(t) for t in reference.tables),
+        *(k for u in units for k in (staging_key(u), kpi_key(u))),
+        PUBLICATION_KEY,
+    ]
     if found:
         tags.update({RANGE_START_TAG: min(r[0] for r in found), RANGE_END_TAG: max(r[1] for r in found)})
         return RunRequest(tags=tags)

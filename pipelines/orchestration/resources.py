@@ -40,7 +40,7 @@ WAITING = logging.getLogger("esante.attente")
 class ProjectResource(ConfigurableResource):
     """Where the raw uploads, the reference data and the warehouse live (pipelines/foundation/settings.py)."""
 
-    environment: dict[str, str] = {}  # variables overriding the process environment
+    environment: dict[str, str] = {}  # noqa: RUF012 - a Dagster config field (copied per instance), not a class value
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ProjectResource:
@@ -89,10 +89,18 @@ class WarehouseResource(ConfigurableResource):
                 context.log.info(message)
                 WAITING.warning(message)  # `esante run` shows it on its terminal
         try:
-            write_atomically(holder_file, json.dumps({
-                "run_id": run.run_id if run else None, "job": run.job_name if run else None,
-                "pid": os.getpid(), "host": socket.gethostname(), "since": dt.datetime.now().isoformat(timespec="seconds"),
-            }))
+            write_atomically(
+                holder_file,
+                json.dumps(
+                    {
+                        "run_id": run.run_id if run else None,
+                        "job": run.job_name if run else None,
+                        "pid": os.getpid(),
+                        "host": socket.gethostname(),
+                        "since": dt.datetime.now().isoformat(timespec="seconds"),
+                    }
+                ),
+            )
             self._lock = lock
             yield self
         finally:
@@ -115,5 +123,7 @@ def waiting_message(holder_file) -> str:
         return "En attente de l'entrepôt : une autre exécution l'écrit."
     job = holder.get("job") or "esante run"
     run = (holder.get("run_id") or "")[:8]
-    return (f"En attente de l'entrepôt : il est en cours d'écriture par l'exécution {run} ({job}, processus "
-            f"{holder.get('pid')} sur {holder.get('host')}) depuis {holder.get('since', '?')[11:]}.")
+    return (
+        f"En attente de l'entrepôt : il est en cours d'écriture par l'exécution {run} ({job}, processus "
+        f"{holder.get('pid')} sur {holder.get('host')}) depuis {holder.get('since', '?')[11:]}."
+    )

@@ -47,7 +47,9 @@ def rebuild(settings: Settings, instance: DagsterInstance | None = None) -> RunO
         recovered = fail_dead_runs(instance)
         request = rebuild_request(units, settings)
         result = job.execute_in_process(
-            instance=instance, raise_on_error=False, run_config=SILENT_LOGS,
+            instance=instance,
+            raise_on_error=False,
+            run_config=SILENT_LOGS,
             tags={**request.tags, PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()},
             asset_selection=request.asset_selection,
         )
@@ -59,11 +61,19 @@ def rebuild(settings: Settings, instance: DagsterInstance | None = None) -> RunO
         if event.is_step_failure:
             error = event.step_failure_data.error
             user = event.step_failure_data.user_failure_data
-            text = (user.description if user and user.description else None) or (error.message.strip() if error else "échec")
+            text = (user.description if user and user.description else None) or (
+                error.message.strip() if error else "échec"
+            )
             failures.append(f"étape {event.step_key} : {text.splitlines()[0] if text else 'échec'}")
         elif event.event_type_value == "ASSET_MATERIALIZATION":
             metadata = event.event_specific_data.materialization.metadata
             if "remarques" in metadata:
                 notes += list(metadata["remarques"].value or [])
-    return RunOutcome(settings=settings, success=result.success, run_id=result.run_id, failures=failures,
-                      recovered=recovered, notes=notes)
+    return RunOutcome(
+        settings=settings,
+        success=result.success,
+        run_id=result.run_id,
+        failures=failures,
+        recovered=recovered,
+        notes=notes,
+    )

@@ -60,8 +60,9 @@ class UploadScan:
     cursor: dict = field(default_factory=dict)
 
 
-def scan_uploads(raw_dir: Path, source_ids: list[str], previous: dict, processed: set[tuple[str, str]],
-                 now: float | None = None) -> UploadScan:
+def scan_uploads(
+    raw_dir: Path, source_ids: list[str], previous: dict, processed: set[tuple[str, str]], now: float | None = None
+) -> UploadScan:
     """Plain function (no Dagster): compare this look with the previous one. A file is hashed only when
     it is new or changed; content already known (or already in the published warehouse) is skipped."""
     now = time.time() if now is None else now
@@ -109,8 +110,9 @@ def refreshes(instance, unit: SourceUnit, statuses) -> bool:
     return bool(instance.get_run_records(RunsFilter(job_name=refresh_job_name(unit), statuses=statuses), limit=1))
 
 
-def build_upload_sensor(units: list[SourceUnit], settings_of, jobs: list, reference_keys: list[AssetKey],
-                        reference_fingerprint):
+def build_upload_sensor(
+    units: list[SourceUnit], settings_of, jobs: list, reference_keys: list[AssetKey], reference_fingerprint
+):
     by_id = {u.source_id: u for u in units}
 
     @sensor(
@@ -136,8 +138,12 @@ def build_upload_sensor(units: list[SourceUnit], settings_of, jobs: list, refere
             keys = [partition_key(path.name, sha256) for path, sha256 in uploads]
             partition_requests.append(upload_partitions(unit).build_add_request(keys))
             run_requests += [
-                RunRequest(run_key=f"upload:{source_id}:{sha256}", job_name=validation_job_name(unit),
-                           partition_key=key, tags={SOURCE_TAG: source_id})
+                RunRequest(
+                    run_key=f"upload:{source_id}:{sha256}",
+                    job_name=validation_job_name(unit),
+                    partition_key=key,
+                    tags={SOURCE_TAG: source_id},
+                )
                 for key, (_, sha256) in zip(keys, uploads)
             ]
             for _, sha256 in uploads:
@@ -146,8 +152,11 @@ def build_upload_sensor(units: list[SourceUnit], settings_of, jobs: list, refere
         with_reference = reference_fingerprint(settings) != (_published_reference(settings) or "")
         for source_id in list(unpublished):
             unit = by_id.get(source_id)
-            waiting = {sha: state for sha, state in unpublished[source_id].items()
-                       if (source_id, sha) not in processed and state["attempts"] < MAX_ATTEMPTS}
+            waiting = {
+                sha: state
+                for sha, state in unpublished[source_id].items()
+                if (source_id, sha) not in processed and state["attempts"] < MAX_ATTEMPTS
+            }
             if unit is None or not waiting:
                 unpublished.pop(source_id)
                 continue
@@ -156,8 +165,9 @@ def build_upload_sensor(units: list[SourceUnit], settings_of, jobs: list, refere
             if not due:
                 continue
             verdicts = {sha: ledger.verdict(source_id, sha) for sha in due}
-            if unit.monthly and any(v is None and now - due[sha]["since"] < PENDING_GIVE_UP_SECONDS
-                                    for sha, v in verdicts.items()):
+            if unit.monthly and any(
+                v is None and now - due[sha]["since"] < PENDING_GIVE_UP_SECONDS for sha, v in verdicts.items()
+            ):
                 continue  # the months to recompute are known once every new file is validated
             never_asked = all(not st["asked"] for st in due.values())
             if refreshes(context.instance, unit, WAITING if never_asked else IN_PROGRESS) and not unit.monthly:
@@ -168,11 +178,14 @@ def build_upload_sensor(units: list[SourceUnit], settings_of, jobs: list, refere
             names = ", ".join(v.file_name for v in verdicts.values() if v) or f"{len(due)} fichier(s)"
             tags, with_indicators = month_range_tags(unit, months, settings)
             batch = hashlib.sha256(("".join(sorted(due)) + str(now)).encode()).hexdigest()[:16]
-            run_requests.append(RunRequest(
-                run_key=f"refresh:{source_id}:{batch}", job_name=refresh_job_name(unit),
-                tags={**tags, SOURCE_TAG: source_id, FILES_TAG: names[:200]},
-                asset_selection=refresh_selection(unit, with_indicators, reference_keys if with_reference else []),
-            ))
+            run_requests.append(
+                RunRequest(
+                    run_key=f"refresh:{source_id}:{batch}",
+                    job_name=refresh_job_name(unit),
+                    tags={**tags, SOURCE_TAG: source_id, FILES_TAG: names[:200]},
+                    asset_selection=refresh_selection(unit, with_indicators, reference_keys if with_reference else []),
+                )
+            )
             for state in due.values():
                 state["asked"], state["attempts"] = now, state["attempts"] + 1
         scan.cursor["pending"] = unpublished

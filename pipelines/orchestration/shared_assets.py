@@ -29,8 +29,9 @@ def reference_asset(tables: list[ReferenceTable]):
         ],
         can_subset=True,
     )
-    def reference_tables(context: AssetExecutionContext, project: ProjectResource,
-                         warehouse: WarehouseResource) -> Iterator[MaterializeResult]:
+    def reference_tables(
+        context: AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource
+    ) -> Iterator[MaterializeResult]:
         selected = [t.name for t in tables if reference_key(t.name) in context.selected_asset_keys]
         reference = project.reference()
         with warehouse.connection() as connection:
@@ -57,8 +58,9 @@ def publication_asset(units: list[SourceUnit], tables: list[ReferenceTable]):
         "warehouse/versions/) : catalogue des indicateurs et vues françaises à jour, copie vérifiée de la base "
         "de travail, mise en place d'un bloc. Les analystes l'ouvrent en lecture seule.",
     )
-    def published_warehouse(context: AssetExecutionContext, project: ProjectResource,
-                            warehouse: WarehouseResource) -> MaterializeResult:
+    def published_warehouse(
+        context: AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource
+    ) -> MaterializeResult:
         settings = project.settings()
         try:
             ensure_free_space(settings.build_dir, 0, "la mise à jour de la base de travail")
@@ -72,19 +74,24 @@ def publication_asset(units: list[SourceUnit], tables: list[ReferenceTable]):
             raise Failure(description=str(full), allow_retries=False) from None
         except Exception as error:
             if is_disk_full(error):
-                raise Failure(description=f"Disque plein ({settings.warehouse_path.parent}) : libérez de la place "
-                              "puis relancez ; l'entrepôt publié reste celui d'avant.", allow_retries=False) from None
+                raise Failure(
+                    description=f"Disque plein ({settings.warehouse_path.parent}) : libérez de la place "
+                    "puis relancez ; l'entrepôt publié reste celui d'avant.",
+                    allow_retries=False,
+                ) from None
             raise
         for note in publication.notes:
             context.log.warning(note)
-        return MaterializeResult(metadata={
-            "chemin": MetadataValue.path(str(settings.warehouse_path)),
-            "version": MetadataValue.path(str(publication.path)),
-            "taille_octets": publication.size,
-            "indicateurs": catalogue,
-            "valeurs": publication.digest["indicator_values"],
-            "fichiers_traites": len(publication.processed),
-            "remarques": MetadataValue.json(publication.notes),
-        })
+        return MaterializeResult(
+            metadata={
+                "chemin": MetadataValue.path(str(settings.warehouse_path)),
+                "version": MetadataValue.path(str(publication.path)),
+                "taille_octets": publication.size,
+                "indicateurs": catalogue,
+                "valeurs": publication.digest["indicator_values"],
+                "fichiers_traites": len(publication.processed),
+                "remarques": MetadataValue.json(publication.notes),
+            }
+        )
 
     return published_warehouse

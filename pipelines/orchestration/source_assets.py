@@ -59,11 +59,15 @@ def build_source_assets(unit: SourceUnit, reference_tables: list[str]) -> list:
 
 
 def column_schema(unit: SourceUnit, table: str, script: str) -> TableSchema:
-    return TableSchema(columns=[TableColumn(name, kind, description=comment)
-                                for name, kind, comment in described_columns(script, table)])
+    return TableSchema(
+        columns=[
+            TableColumn(name, kind, description=comment) for name, kind, comment in described_columns(script, table)
+        ]
+    )
 
 
 # --- one upload ------------------------------------------------------------------------------------
+
 
 def upload_asset(unit: SourceUnit):
     key = upload_key(unit)
@@ -76,10 +80,14 @@ def upload_asset(unit: SourceUnit):
         description=f"Un fichier déposé dans raw/{unit.source_id}/ (une partition par contenu), contrôlé une fois : "
         "accepté, ou rejeté avec un rapport et un classeur annoté dans _rejets/ (l'exécution est alors en échec). "
         "Le fichier n'est jamais modifié.",
-        check_specs=[AssetCheckSpec(
-            UPLOAD_CHECK, asset=key, partitions_def=upload_partitions(unit),  # one verdict per upload
-            description="Le fichier respecte le contrat de la source (format, en-têtes, valeurs, règles).",
-        )],
+        check_specs=[
+            AssetCheckSpec(
+                UPLOAD_CHECK,
+                asset=key,
+                partitions_def=upload_partitions(unit),  # one verdict per upload
+                description="Le fichier respecte le contrat de la source (format, en-têtes, valeurs, règles).",
+            )
+        ],
     )
     def validated_upload(context: AssetExecutionContext, project: ProjectResource) -> Iterator:
         settings = project.settings()
@@ -96,7 +104,9 @@ def upload_asset(unit: SourceUnit):
             metadata={
                 "erreurs": total(found),
                 "avertissements": total(upload.problems) - total(found),
-                "problemes": MetadataValue.md(f"```\n{summary(upload.problems, 100)}\n```" if upload.problems else "aucun"),
+                "problemes": MetadataValue.md(
+                    f"```\n{summary(upload.problems, 100)}\n```" if upload.problems else "aucun"
+                ),
                 "rapports_de_rejet": MetadataValue.json([str(p) for p in reports]),
             },
         )
@@ -132,6 +142,7 @@ def find_upload(folder: Path, key: str) -> Path | None:
 
 # --- the source's rows -----------------------------------------------------------------------------
 
+
 def staging_asset(unit: SourceUnit, reference_tables: list[str]):
     key = staging_key(unit)
     upload_checks = [c for c in unit.quality_checks if c.stage == "upload"]
@@ -145,10 +156,17 @@ def staging_asset(unit: SourceUnit, reference_tables: list[str]):
         f"{unit.staging_table}) ; seuls les fichiers nouveaux sont chargés.",
         metadata={"dagster/column_schema": column_schema(unit, unit.staging_table, unit.sql("staging.sql"))},
         check_specs=[
-            AssetCheckSpec(UPLOADS_CHECK, asset=key, description="Chaque fichier déposé respecte le contrat de la "
-                           "source (sinon il est rejeté et rien n'en est chargé)."),
-            AssetCheckSpec(FRESHNESS_CHECK, asset=key,
-                           description=f"Le dernier fichier accepté date de moins de {unit.freshness_days} jours."),
+            AssetCheckSpec(
+                UPLOADS_CHECK,
+                asset=key,
+                description="Chaque fichier déposé respecte le contrat de la "
+                "source (sinon il est rejeté et rien n'en est chargé).",
+            ),
+            AssetCheckSpec(
+                FRESHNESS_CHECK,
+                asset=key,
+                description=f"Le dernier fichier accepté date de moins de {unit.freshness_days} jours.",
+            ),
             *(AssetCheckSpec(c.name, asset=key, description=c.description) for c in upload_checks),
         ],
     )
@@ -161,8 +179,7 @@ def staging_asset(unit: SourceUnit, reference_tables: list[str]):
             connection.begin()
             loaded = refresh_staging(connection, unit, uploads, full=full)
             record_uploads(connection, uploads)
-            results = [*upload_check_results(unit, uploads, refused),
-                       freshness_result(unit, uploads, dt.date.today())]
+            results = [*upload_check_results(unit, uploads, refused), freshness_result(unit, uploads, dt.date.today())]
             record_checks(connection, unit.source_id, "fichier", results)
             connection.commit()
             rows = connection.execute(f"SELECT count(*) FROM {unit.staging_table}").fetchall()[0][0]
@@ -170,20 +187,23 @@ def staging_asset(unit: SourceUnit, reference_tables: list[str]):
         rejected = [u for u in uploads if not u.accepted]
         for upload in rejected:
             write_rejection_report(upload, settings.limits)  # rewritten only if missing or unreadable
-        yield MaterializeResult(metadata={
-            "dagster/row_count": rows,
-            "fichiers_charges_cette_fois": MetadataValue.json([u.path.name for u in loaded]),
-            "fichiers_acceptes": MetadataValue.json([u.path.name for u in uploads if u.accepted]),
-            "fichiers_rejetes": MetadataValue.json([u.path.name for u in rejected]),
-            "entrees_ignorees": MetadataValue.json([r.message for r in refused]),
-            "apercu": MetadataValue.md(markdown(preview)),
-        })
+        yield MaterializeResult(
+            metadata={
+                "dagster/row_count": rows,
+                "fichiers_charges_cette_fois": MetadataValue.json([u.path.name for u in loaded]),
+                "fichiers_acceptes": MetadataValue.json([u.path.name for u in uploads if u.accepted]),
+                "fichiers_rejetes": MetadataValue.json([u.path.name for u in rejected]),
+                "entrees_ignorees": MetadataValue.json([r.message for r in refused]),
+                "apercu": MetadataValue.md(markdown(preview)),
+            }
+        )
         yield from check_results(results, [UPLOADS_CHECK, FRESHNESS_CHECK, *(c.name for c in upload_checks)])
 
     return source_rows
 
 
 # --- the source's indicators -----------------------------------------------------------------------
+
 
 def indicators_asset(unit: SourceUnit, reference_tables: list[str]):
     key = kpi_key(unit)
@@ -198,11 +218,16 @@ def indicators_asset(unit: SourceUnit, reference_tables: list[str]):
         backfill_policy=SINGLE_RUN if unit.monthly else None,
         kinds={"duckdb"},
         description=f"Indicateurs calculés depuis « {unit.label} » : "
-        + ", ".join(i.indicator_id for i in unit.indicators) + " (dans kpi.indicator_value).",
+        + ", ".join(i.indicator_id for i in unit.indicators)
+        + " (dans kpi.indicator_value).",
         check_specs=[
-            AssetCheckSpec(COHERENCE_CHECK, asset=key, blocking=True,
-                           description="Taux entre 0 et 1, numérateur ≤ dénominateur, une valeur par clé, toute "
-                           "valeur non définie expliquée : vérifié avant écriture (rien n'est écrit ni publié sinon)."),
+            AssetCheckSpec(
+                COHERENCE_CHECK,
+                asset=key,
+                blocking=True,
+                description="Taux entre 0 et 1, numérateur ≤ dénominateur, une valeur par clé, toute "
+                "valeur non définie expliquée : vérifié avant écriture (rien n'est écrit ni publié sinon).",
+            ),
             *(AssetCheckSpec(c.name, asset=key, description=c.description) for c in indicator_checks),
         ],
     )
@@ -218,24 +243,36 @@ def indicators_asset(unit: SourceUnit, reference_tables: list[str]):
                 count = replace_indicators(connection, unit, months)  # checks the values before writing them
             except ProblemsFound as failure:
                 connection.rollback()
-                yield AssetCheckResult(check_name=COHERENCE_CHECK, passed=False, severity=AssetCheckSeverity.ERROR,
-                                       metadata={"problemes": MetadataValue.md(summary(failure.problems))})
-                raise Failure(description="Indicateurs incohérents, rien n'est écrit ni publié : "
-                              + " ; ".join(p.message for p in failure.problems), allow_retries=False) from None
+                yield AssetCheckResult(
+                    check_name=COHERENCE_CHECK,
+                    passed=False,
+                    severity=AssetCheckSeverity.ERROR,
+                    metadata={"problemes": MetadataValue.md(summary(failure.problems))},
+                )
+                raise Failure(
+                    description="Indicateurs incohérents, rien n'est écrit ni publié : "
+                    + " ; ".join(p.message for p in failure.problems),
+                    allow_retries=False,
+                ) from None
             results = run_indicator_checks(connection, unit)
             record_checks(connection, unit.source_id, "indicateurs", results)
             connection.commit()
-            identifiers = sorted({r[0] for r in connection.execute("SELECT DISTINCT indicator_id FROM computed_values").fetchall()})
+            identifiers = sorted(
+                {r[0] for r in connection.execute("SELECT DISTINCT indicator_id FROM computed_values").fetchall()}
+            )
             preview = connection.sql(
-                "SELECT * FROM computed_values WHERE territory_level IN ('departement', 'region') LIMIT 20").pl()
+                "SELECT * FROM computed_values WHERE territory_level IN ('departement', 'region') LIMIT 20"
+            ).pl()
             schema = TableSchema(columns=[TableColumn(n, str(t)) for n, t in zip(values.columns, values.types)])
-        yield MaterializeResult(metadata={
-            "dagster/row_count": count,
-            "dagster/column_schema": schema,
-            "indicateurs": MetadataValue.json(identifiers),
-            **({"mois_recalcules": f"{months[0]:%Y-%m} à {months[1]:%Y-%m}"} if months else {}),
-            "apercu": MetadataValue.md(markdown(preview)),
-        })
+        yield MaterializeResult(
+            metadata={
+                "dagster/row_count": count,
+                "dagster/column_schema": schema,
+                "indicateurs": MetadataValue.json(identifiers),
+                **({"mois_recalcules": f"{months[0]:%Y-%m} à {months[1]:%Y-%m}"} if months else {}),
+                "apercu": MetadataValue.md(markdown(preview)),
+            }
+        )
         yield AssetCheckResult(check_name=COHERENCE_CHECK, passed=True, metadata={"valeurs": count})
         yield from check_results(results, [c.name for c in indicator_checks])
 
@@ -244,22 +281,29 @@ def indicators_asset(unit: SourceUnit, reference_tables: list[str]):
 
 # --- shared helpers --------------------------------------------------------------------------------
 
+
 def check_results(results: list[dict], check_names: list[str]) -> list[AssetCheckResult]:
     """One Dagster check result per declared check, failing where any audit row failed."""
     outcomes = []
     for name in check_names:
         rows = [r for r in results if r["check_name"] == name]
         failed = [r for r in rows if not r["passed"]]
-        outcomes.append(AssetCheckResult(
-            check_name=name,
-            passed=not failed,
-            severity=AssetCheckSeverity.ERROR if any(r["severity"] == "erreur" for r in failed) else AssetCheckSeverity.WARN,
-            metadata={
-                "evalues": len(rows),
-                "en_echec": len(failed),
-                "messages": MetadataValue.md("\n\n".join(f"```\n{r['message']}\n```" for r in failed) or "aucun échec"),
-            },
-        ))
+        outcomes.append(
+            AssetCheckResult(
+                check_name=name,
+                passed=not failed,
+                severity=AssetCheckSeverity.ERROR
+                if any(r["severity"] == "erreur" for r in failed)
+                else AssetCheckSeverity.WARN,
+                metadata={
+                    "evalues": len(rows),
+                    "en_echec": len(failed),
+                    "messages": MetadataValue.md(
+                        "\n\n".join(f"```\n{r['message']}\n```" for r in failed) or "aucun échec"
+                    ),
+                },
+            )
+        )
     return outcomes
 
 
@@ -269,6 +313,8 @@ def markdown(frame: pl.DataFrame) -> str:
         return "(vide)"
     header = "| " + " | ".join(frame.columns) + " |"
     rule = "|" + "---|" * frame.width
-    body = ["| " + " | ".join("" if v is None else str(v).replace("|", "/") for v in row) + " |"
-            for row in frame.iter_rows()]
+    body = [
+        "| " + " | ".join("" if v is None else str(v).replace("|", "/") for v in row) + " |"
+        for row in frame.iter_rows()
+    ]
     return "\n".join([header, rule, *body])

@@ -77,7 +77,9 @@ class Scope:
     geography: Geography
 
     def includes(self, departement: pl.Expr, region: pl.Expr | None = None) -> pl.Expr:
-        return self.territory.includes(departement, region if region is not None else self.geography.region_of(departement))
+        return self.territory.includes(
+            departement, region if region is not None else self.geography.region_of(departement)
+        )
 
 
 @dataclass(frozen=True)
@@ -193,8 +195,9 @@ SHARED_TABLES: tuple[ReferenceTable, ...] = (
 class ReferenceData:
     """Reference frames for the territory in scope, each read once on first use."""
 
-    def __init__(self, reference_dir: Path, territory: str | Territory = "72",
-                 tables: Sequence[ReferenceTable] = SHARED_TABLES):
+    def __init__(
+        self, reference_dir: Path, territory: str | Territory = "72", tables: Sequence[ReferenceTable] = SHARED_TABLES
+    ):
         self.reference_dir = Path(reference_dir)
         self.geography = Geography.load(self.reference_dir)
         self.territory = territory if isinstance(territory, Territory) else Territory.parse(territory, self.geography)

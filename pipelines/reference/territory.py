@@ -73,9 +73,12 @@ def finess_departement(finess: pl.Expr) -> pl.Expr:
     overseas, 970 and a digit (9701… is Guadeloupe, 971; 9704… La Réunion, 974), 975 and 976 as
     they are, and Mayotte's former 985 (976). reference/SOURCES.md, file 10."""
     return (
-        pl.when(finess.str.starts_with("970")).then(pl.lit("97") + finess.str.slice(3, 1))
-        .when(finess.str.contains(r"^97[5-8]")).then(finess.str.slice(0, 3))
-        .when(finess.str.starts_with("985")).then(pl.lit("976"))
+        pl.when(finess.str.starts_with("970"))
+        .then(pl.lit("97") + finess.str.slice(3, 1))
+        .when(finess.str.contains(r"^97[5-8]"))
+        .then(finess.str.slice(0, 3))
+        .when(finess.str.starts_with("985"))
+        .then(pl.lit("976"))
         .otherwise(finess.str.slice(0, 2))
     )
 
@@ -101,8 +104,12 @@ class Territory:
             code = match.group(1).upper()
             if code not in geography.departements:
                 raise ValueError(f"département inconnu : {code!r}")
-            return cls("departement", code, geography.departements[code],
-                       f"le département {geography.linking[code]}{geography.departements[code]} ({code})")
+            return cls(
+                "departement",
+                code,
+                geography.departements[code],
+                f"le département {geography.linking[code]}{geography.departements[code]} ({code})",
+            )
         raise ValueError(
             f"territoire inconnu : {text!r} (attendu : un code de département comme 72, region:52 ou france)"
         )

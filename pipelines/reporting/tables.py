@@ -50,8 +50,13 @@ def safe_text(value: object) -> object:
     return value
 
 
-def write_sheet(sheet, headers: Sequence[str], rows: Sequence[Sequence[object]],
-                formats: dict[int, str] | None = None, widths: dict[int, int] | None = None) -> None:
+def write_sheet(
+    sheet,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    formats: dict[int, str] | None = None,
+    widths: dict[int, int] | None = None,
+) -> None:
     """Header, rows (texts kept as texts), number formats by column index, frozen header, filter."""
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -74,8 +79,14 @@ def write_sheet(sheet, headers: Sequence[str], rows: Sequence[Sequence[object]],
         sheet.auto_filter.ref = sheet.dimensions
 
 
-def write_workbook(path: Path, title: str, headers: Sequence[str], rows: Sequence[Sequence[object]],
-                   formats: dict[int, str] | None = None, widths: dict[int, int] | None = None) -> Path:
+def write_workbook(
+    path: Path,
+    title: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    formats: dict[int, str] | None = None,
+    widths: dict[int, int] | None = None,
+) -> Path:
     from openpyxl import Workbook
 
     workbook = Workbook()

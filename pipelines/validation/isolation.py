@@ -31,7 +31,13 @@ from pipelines.validation.ledger import Ledger, rules_fingerprint
 from pipelines.validation.parse import ParsedUpload, parse_upload
 from pipelines.validation.reports import write_rejection_report
 
-PRELOADED = ["pipelines.validation.isolation", "pipelines.validation.preload", "pandera.polars", "fastexcel", "openpyxl"]
+PRELOADED = [
+    "pipelines.validation.isolation",
+    "pipelines.validation.preload",
+    "pandera.polars",
+    "fastexcel",
+    "openpyxl",
+]
 
 
 @cache
@@ -43,8 +49,15 @@ def _context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def validate_upload(path: Path, unit: SourceUnit, reference: ReferenceData, settings: Settings,
-                    sha256: str | None = None, *, isolated: bool = True) -> ParsedUpload:
+def validate_upload(
+    path: Path,
+    unit: SourceUnit,
+    reference: ReferenceData,
+    settings: Settings,
+    sha256: str | None = None,
+    *,
+    isolated: bool = True,
+) -> ParsedUpload:
     """The upload validated once for its content: from the ledger if it was validated before under the
     same rules, else now (in a bounded child process) and recorded, with its rejection report."""
     ledger = Ledger(settings)
@@ -70,8 +83,9 @@ def validate_upload(path: Path, unit: SourceUnit, reference: ReferenceData, sett
         return _record_failure(path, unit, settings, sha256, fingerprint, outcome or "erreur inconnue")
 
 
-def _validate_and_record(path: Path, unit: SourceUnit, reference: ReferenceData, settings: Settings,
-                         sha256: str, fingerprint: str) -> None:
+def _validate_and_record(
+    path: Path, unit: SourceUnit, reference: ReferenceData, settings: Settings, sha256: str, fingerprint: str
+) -> None:
     upload = parse_upload(path, unit, reference, settings.limits, sha256=sha256)
     if not upload.accepted:
         write_rejection_report(upload, settings.limits)
@@ -93,8 +107,9 @@ def _child(path: str, source_id: str, environment: dict[str, str], sha256: str, 
 def _run_child(path: Path, unit: SourceUnit, settings: Settings, sha256: str, fingerprint: str) -> str | None:
     """Run the child; None when it ended normally, else what stopped it (French)."""
     environment = {**settings.as_environment(), **{k: v for k, v in os.environ.items() if k == "ESANTE_UNIT_DIRS"}}
-    child = _context().Process(target=_child, args=(str(path), unit.source_id, environment, sha256, fingerprint),
-                               daemon=True)
+    child = _context().Process(
+        target=_child, args=(str(path), unit.source_id, environment, sha256, fingerprint), daemon=True
+    )
     child.start()
     child.join(settings.limits.parse_seconds + 10)
     if child.is_alive():
@@ -112,19 +127,28 @@ def _run_child(path: Path, unit: SourceUnit, settings: Settings, sha256: str, fi
     return f"la lecture s'est arrêtée anormalement (code {code})"
 
 
-def _record_failure(path: Path, unit: SourceUnit, settings: Settings, sha256: str, fingerprint: str,
-                    why: str) -> ParsedUpload:
+def _record_failure(
+    path: Path, unit: SourceUnit, settings: Settings, sha256: str, fingerprint: str, why: str
+) -> ParsedUpload:
     stat = path.lstat()
     upload = ParsedUpload(
-        path=path, unit=unit, sha256=sha256, size=stat.st_size, modified_at=dt.datetime.fromtimestamp(stat.st_mtime),
-        problems=[Problem(
-            f"Le fichier n'a pas pu être analysé dans les limites fixées : {why}. Il contient sans doute autre "
-            "chose qu'un tableau de données (texte aléatoire, feuille démesurée, contenu corrompu).",
-            "Ouvrez-le dans Excel ou LibreOffice, vérifiez qu'il ne contient que le tableau attendu, "
-            "enregistrez-le à nouveau (.xlsx ou .csv UTF-8) et déposez-le ; s'il est vraiment aussi gros, "
-            "découpez-le en plusieurs fichiers.",
-            file=path.name, check="limites", kind="structure",
-        )],
+        path=path,
+        unit=unit,
+        sha256=sha256,
+        size=stat.st_size,
+        modified_at=dt.datetime.fromtimestamp(stat.st_mtime),
+        problems=[
+            Problem(
+                f"Le fichier n'a pas pu être analysé dans les limites fixées : {why}. Il contient sans doute autre "
+                "chose qu'un tableau de données (texte aléatoire, feuille démesurée, contenu corrompu).",
+                "Ouvrez-le dans Excel ou LibreOffice, vérifiez qu'il ne contient que le tableau attendu, "
+                "enregistrez-le à nouveau (.xlsx ou .csv UTF-8) et déposez-le ; s'il est vraiment aussi gros, "
+                "découpez-le en plusieurs fichiers.",
+                file=path.name,
+                check="limites",
+                kind="structure",
+            )
+        ],
     )
     write_rejection_report(upload, settings.limits)
     Ledger(settings).record(upload, fingerprint)

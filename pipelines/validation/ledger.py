@@ -44,11 +44,16 @@ def _code_digest(unit_directory: str) -> str:
     return digest.hexdigest()
 
 
-def rules_fingerprint(unit: SourceUnit, reference: ReferenceData, settings: Settings,
-                      today: dt.date | None = None) -> str:
+def rules_fingerprint(
+    unit: SourceUnit, reference: ReferenceData, settings: Settings, today: dt.date | None = None
+) -> str:
     digest = hashlib.sha256()
-    for part in (_code_digest(str(unit.directory)), reference.fingerprint(), repr(settings.limits),
-                 f"{today or dt.date.today():%Y-%m}"):
+    for part in (
+        _code_digest(str(unit.directory)),
+        reference.fingerprint(),
+        repr(settings.limits),
+        f"{today or dt.date.today():%Y-%m}",
+    ):
         digest.update(part.encode())
     return digest.hexdigest()[:16]
 
@@ -94,13 +99,22 @@ class Ledger:
         if fingerprint is not None and data.get("fingerprint") != fingerprint:
             return None
         return Verdict(
-            source_id=data["source_id"], sha256=data["sha256"], file_name=data["file_name"], size=data["size"],
+            source_id=data["source_id"],
+            sha256=data["sha256"],
+            file_name=data["file_name"],
+            size=data["size"],
             accepted=data["accepted"],
             period=dt.date.fromisoformat(data["period"]) if data["period"] else None,
-            months=tuple(data["months"]), rows=data["rows"], ignored_columns=tuple(data["ignored_columns"]),
-            problems=tuple(from_dicts(data["problems"])), sheet=data["sheet"], headers=data["headers"],
-            letters=data["letters"], rows_left_out_of_rules=data["rows_left_out_of_rules"],
-            sheet_cells=data.get("sheet_cells", 0), fingerprint=data["fingerprint"],
+            months=tuple(data["months"]),
+            rows=data["rows"],
+            ignored_columns=tuple(data["ignored_columns"]),
+            problems=tuple(from_dicts(data["problems"])),
+            sheet=data["sheet"],
+            headers=data["headers"],
+            letters=data["letters"],
+            rows_left_out_of_rules=data["rows_left_out_of_rules"],
+            sheet_cells=data.get("sheet_cells", 0),
+            fingerprint=data["fingerprint"],
             validated_at=dt.datetime.fromisoformat(data["validated_at"]),
         )
 
@@ -119,10 +133,19 @@ class Ledger:
                 return None  # an entry without its rows is no entry
         stat = path.lstat()
         return ParsedUpload(
-            path=path, frame=frame, sheet=verdict.sheet, headers=verdict.headers, letters=verdict.letters,
-            subject_column=unit.subject_column, unit=unit, sha256=sha256, size=stat.st_size,
-            modified_at=dt.datetime.fromtimestamp(stat.st_mtime), problems=list(verdict.problems),
-            ignored_columns=list(verdict.ignored_columns), period=verdict.period,
+            path=path,
+            frame=frame,
+            sheet=verdict.sheet,
+            headers=verdict.headers,
+            letters=verdict.letters,
+            subject_column=unit.subject_column,
+            unit=unit,
+            sha256=sha256,
+            size=stat.st_size,
+            modified_at=dt.datetime.fromtimestamp(stat.st_mtime),
+            problems=list(verdict.problems),
+            ignored_columns=list(verdict.ignored_columns),
+            period=verdict.period,
             rows_left_out_of_rules=verdict.rows_left_out_of_rules,
         )
 
@@ -139,11 +162,23 @@ class Ledger:
         if unit.monthly is not None and upload.frame is not None and unit.monthly.column in upload.frame.columns:
             months = tuple(sorted(upload.frame[unit.monthly.column].drop_nulls().unique().dt.strftime("%Y-%m")))
         verdict = Verdict(
-            source_id=unit.source_id, sha256=upload.sha256, file_name=upload.path.name, size=upload.size,
-            accepted=upload.accepted, period=upload.period, months=months, rows=upload.rows,
-            ignored_columns=tuple(upload.ignored_columns), problems=tuple(upload.problems), sheet=upload.sheet,
-            headers=upload.headers, letters=upload.letters, rows_left_out_of_rules=upload.rows_left_out_of_rules,
-            sheet_cells=sheet_cells, fingerprint=fingerprint, validated_at=dt.datetime.now().replace(microsecond=0),
+            source_id=unit.source_id,
+            sha256=upload.sha256,
+            file_name=upload.path.name,
+            size=upload.size,
+            accepted=upload.accepted,
+            period=upload.period,
+            months=months,
+            rows=upload.rows,
+            ignored_columns=tuple(upload.ignored_columns),
+            problems=tuple(upload.problems),
+            sheet=upload.sheet,
+            headers=upload.headers,
+            letters=upload.letters,
+            rows_left_out_of_rules=upload.rows_left_out_of_rules,
+            sheet_cells=sheet_cells,
+            fingerprint=fingerprint,
+            validated_at=dt.datetime.now().replace(microsecond=0),
         )
         data = dataclasses.asdict(verdict)
         data["period"] = verdict.period.isoformat() if verdict.period else None

@@ -53,8 +53,9 @@ class ParsedUpload(UploadRows):
         return self.accepted and bool(self.problems)
 
 
-def parse_upload(path: Path, unit: SourceUnit, reference: ReferenceData, limits: Limits,
-                 sha256: str | None = None) -> ParsedUpload:
+def parse_upload(
+    path: Path, unit: SourceUnit, reference: ReferenceData, limits: Limits, sha256: str | None = None
+) -> ParsedUpload:
     stat = path.lstat()
     upload = ParsedUpload(
         path=path,
@@ -88,31 +89,44 @@ def parse_upload(path: Path, unit: SourceUnit, reference: ReferenceData, limits:
     return upload
 
 
-def _rule_problems(upload: ParsedUpload, unit: SourceUnit, reference: ReferenceData,
-                   unreadable_rows: set[int]) -> list[Problem]:
+def _rule_problems(
+    upload: ParsedUpload, unit: SourceUnit, reference: ReferenceData, unreadable_rows: set[int]
+) -> list[Problem]:
     """The unit's rules, on the rows whose values were all read (the others are counted, and named)."""
     complete = upload.frame
     if unreadable_rows:
         complete = upload.frame.filter(~pl.col(ROW).is_in(sorted(unreadable_rows)))
     checked = ParsedUpload(
-        path=upload.path, frame=complete, sheet=upload.sheet, headers=upload.headers, letters=upload.letters,
-        subject_column=upload.subject_column, unit=unit, sha256=upload.sha256,
+        path=upload.path,
+        frame=complete,
+        sheet=upload.sheet,
+        headers=upload.headers,
+        letters=upload.letters,
+        subject_column=upload.subject_column,
+        unit=unit,
+        sha256=upload.sha256,
     )
     problems = [p for rule in unit.rules for p in rule(checked, reference)]
     upload.rows_left_out_of_rules = len(unreadable_rows)
     if unreadable_rows:
         shown = ", ".join(str(r) for r in sorted(unreadable_rows)[:20])
         more = f" et {len(unreadable_rows) - 20} autre(s)" if len(unreadable_rows) > 20 else ""
-        problems.append(Problem(
-            f"{len(unreadable_rows)} ligne(s) dont une valeur n'a pas pu être lue (lignes {shown}{more}) n'ont pas "
-            "été soumises aux contrôles de cohérence (doublons, référentiels, règles entre colonnes).",
-            "Corrigez d'abord les valeurs signalées : ces contrôles porteront sur ces lignes au prochain dépôt.",
-            file=upload.path.name, sheet=upload.sheet, severity="avertissement", check="lignes_non_controlees",
-        ))
+        problems.append(
+            Problem(
+                f"{len(unreadable_rows)} ligne(s) dont une valeur n'a pas pu être lue (lignes {shown}{more}) n'ont pas "
+                "été soumises aux contrôles de cohérence (doublons, référentiels, règles entre colonnes).",
+                "Corrigez d'abord les valeurs signalées : ces contrôles porteront sur ces lignes au prochain dépôt.",
+                file=upload.path.name,
+                sheet=upload.sheet,
+                severity="avertissement",
+                check="lignes_non_controlees",
+            )
+        )
     return sorted(problems, key=lambda p: (p.row is None, p.row or 0, p.column or ""))
 
 
 # --- reading: pre-flight, reader, header -----------------------------------------------------------
+
 
 def _read_rows(upload: ParsedUpload, unit: SourceUnit, limits: Limits) -> pl.DataFrame | None:
     """Preflight, reader, header: the data rows as text (canonical columns), or None with problems."""
@@ -129,7 +143,7 @@ def _read_rows(upload: ParsedUpload, unit: SourceUnit, limits: Limits) -> pl.Dat
             grid = read_xlsx(path, sheet)
         else:
             grid, _, _ = read_csv(path, lambda rows: _header_index(rows, vocabulary))
-    except Exception as error:  # noqa: BLE001 - a reader failure is the steward's problem to fix, in French
+    except Exception as error:
         upload.problems = [
             Problem(
                 f"Le fichier n'a pas pu être lu ({type(error).__name__}).",
@@ -195,13 +209,19 @@ def _no_header_problem(upload: ParsedUpload, unit: SourceUnit) -> Problem:
 def _structure_is_sound(upload: ParsedUpload, unit: SourceUnit, match: HeaderMatch, header_row: int) -> bool:
     labels = {c.name: c.label for c in unit.columns}
     for text, joined in match.merged.items():
-        upload.problems.append(Problem(
-            f"Cette cellule d'en-tête réunit plusieurs colonnes ({', '.join(f'« {labels[c]} »' for c in joined)}) : "
-            "chaque information doit avoir sa propre colonne.",
-            "Séparez-la en autant de colonnes, chacune avec son intitulé et ses valeurs.",
-            file=upload.path.name, sheet=upload.sheet, row=header_row, column=text, check="entete_fusionnee",
-            kind="structure",
-        ))
+        upload.problems.append(
+            Problem(
+                f"Cette cellule d'en-tête réunit plusieurs colonnes ({', '.join(f'« {labels[c]} »' for c in joined)}) : "
+                "chaque information doit avoir sa propre colonne.",
+                "Séparez-la en autant de colonnes, chacune avec son intitulé et ses valeurs.",
+                file=upload.path.name,
+                sheet=upload.sheet,
+                row=header_row,
+                column=text,
+                check="entete_fusionnee",
+                kind="structure",
+            )
+        )
     merged = {c for joined in match.merged.values() for c in joined}
     for column in unit.columns:
         if column.required and column.name not in match.columns and column.name not in merged:
@@ -248,8 +268,10 @@ def _data_rows(grid: Grid, match: HeaderMatch, unit: SourceUnit) -> pl.DataFrame
 
 # --- values ----------------------------------------------------------------------------------------
 
-def _parse_values(upload: ParsedUpload, frame: pl.DataFrame, unit: SourceUnit,
-                  reference: ReferenceData) -> tuple[pl.DataFrame, list[Problem], set[int]]:
+
+def _parse_values(
+    upload: ParsedUpload, frame: pl.DataFrame, unit: SourceUnit, reference: ReferenceData
+) -> tuple[pl.DataFrame, list[Problem], set[int]]:
     """The typed frame, a problem per cell written but not understood (or empty where a value is
     required), and the rows holding such a cell."""
     problems: list[Problem] = []
@@ -267,24 +289,36 @@ def _parse_values(upload: ParsedUpload, frame: pl.DataFrame, unit: SourceUnit,
         if not column.nullable:
             empty = without_value.filter(pl.col(column.name) == "")
             unreadable.update(empty[ROW].to_list())
-            problems += upload.problems_for(empty, lambda r, column=column: upload.problem(
-                f"La valeur « {column.label} » est obligatoire sur chaque ligne.",
-                "Complétez la cellule ou supprimez la ligne.",
-                row=r[ROW], column=column.name, check="valeur_obligatoire",
-            ))
+            problems += upload.problems_for(
+                empty,
+                lambda r, column=column: upload.problem(
+                    f"La valeur « {column.label} » est obligatoire sur chaque ligne.",
+                    "Complétez la cellule ou supprimez la ligne.",
+                    row=r[ROW],
+                    column=column.name,
+                    check="valeur_obligatoire",
+                ),
+            )
     return typed, problems, unreadable
 
 
 def _cell_problems(upload: ParsedUpload, column: Column, kind: ValueKind, unparsed: pl.DataFrame) -> list[Problem]:
-    return upload.problems_for(unparsed, lambda r: upload.problem(
-        f"La valeur n'est pas reconnue comme {kind.described}.",
-        f"Saisissez {kind.expected}.",
-        row=r[ROW], column=column.name, value=r[column.name], check=f"format_{column.kind}",
-    ))
+    return upload.problems_for(
+        unparsed,
+        lambda r: upload.problem(
+            f"La valeur n'est pas reconnue comme {kind.described}.",
+            f"Saisissez {kind.expected}.",
+            row=r[ROW],
+            column=column.name,
+            value=r[column.name],
+            check=f"format_{column.kind}",
+        ),
+    )
 
 
 def parse_distinct(cells: pl.Series, kind: ValueKind) -> pl.Series:
     """The typed column: plainly written values cast directly, the others parsed once per distinct text."""
+
     def parse(column: pl.Expr) -> pl.Expr:
         return kind.parse(column).cast(kind.dtype)
 
@@ -300,8 +334,11 @@ def parse_distinct(cells: pl.Series, kind: ValueKind) -> pl.Series:
 # --- the pandera model -----------------------------------------------------------------------------
 
 _BUILTIN_CHECKS = (
-    (r"field_uniqueness|unique", "La même valeur apparaît sur plusieurs lignes ({rows}).",
-     "Gardez une seule ligne par {label} (supprimez les doublons)."),
+    (
+        r"field_uniqueness|unique",
+        "La même valeur apparaît sur plusieurs lignes ({rows}).",
+        "Gardez une seule ligne par {label} (supprimez les doublons).",
+    ),
     (r"greater_than_or_equal_to\((.*)\)", "La valeur doit être supérieure ou égale à {arg}.", "Corrigez la valeur."),
     (r"greater_than\((.*)\)", "La valeur doit être strictement supérieure à {arg}.", "Corrigez la valeur."),
     (r"less_than_or_equal_to\((.*)\)", "La valeur doit être inférieure ou égale à {arg}.", "Corrigez la valeur."),
@@ -313,12 +350,13 @@ _BUILTIN_CHECKS = (
 UNIQUENESS = re.compile(r"field_uniqueness|unique")
 
 
-def _schema_problems(upload: ParsedUpload, typed: pl.DataFrame, unit: SourceUnit,
-                     unreadable_rows: set[int]) -> list[Problem]:
+def _schema_problems(
+    upload: ParsedUpload, typed: pl.DataFrame, unit: SourceUnit, unreadable_rows: set[int]
+) -> list[Problem]:
     """Run the unit's pandera model (eager, so data checks run) and turn its failures into problems
     (an empty cell already reported as unreadable or missing is not reported again)."""
     import pandera.errors
-    import pandera.polars  # noqa: F401 - registers the polars backend
+    import pandera.polars
 
     try:
         unit.schema.validate(typed, lazy=True)
@@ -327,18 +365,26 @@ def _schema_problems(upload: ParsedUpload, typed: pl.DataFrame, unit: SourceUnit
     except pandera.errors.SchemaError as failure:  # a single structural failure
         cases = failure.failure_cases if isinstance(failure.failure_cases, pl.DataFrame) else None
         if cases is None:
-            return [upload.problem(f"Le tableau ne respecte pas le schéma attendu ({failure}).",
-                                   "Contactez l'équipe données.")]
+            return [
+                upload.problem(
+                    f"Le tableau ne respecte pas le schéma attendu ({failure}).", "Contactez l'équipe données."
+                )
+            ]
     else:
         return []
     labels = {c.name: c.label for c in unit.columns}
     cases = (
         cases.select(
-            pl.col("column").fill_null("").cast(pl.String), pl.col("check").cast(pl.String),
-            pl.col("failure_case").cast(pl.String), pl.col("index").cast(pl.Int64),
+            pl.col("column").fill_null("").cast(pl.String),
+            pl.col("check").cast(pl.String),
+            pl.col("failure_case").cast(pl.String),
+            pl.col("index").cast(pl.Int64),
         )
-        .join(typed.select(ROW).with_row_index("index").with_columns(pl.col("index").cast(pl.Int64)),
-              on="index", how="left")
+        .join(
+            typed.select(ROW).with_row_index("index").with_columns(pl.col("index").cast(pl.Int64)),
+            on="index",
+            how="left",
+        )
         .filter(~((pl.col("check") == "not_nullable") & pl.col(ROW).is_in(sorted(unreadable_rows))))
     )
     problems = []
@@ -367,7 +413,9 @@ def _other_rows(case: dict) -> str:
     if not others:
         return "doublon"
     shown = ", ".join(str(r) for r in others[:10])
-    return f"aussi ligne{'s' if len(others) > 1 else ''} {shown}" + (f" et {len(others) - 10} autre(s)" if len(others) > 10 else "")
+    return f"aussi ligne{'s' if len(others) > 1 else ''} {shown}" + (
+        f" et {len(others) - 10} autre(s)" if len(others) > 10 else ""
+    )
 
 
 def _describe_check(check: str, label: str) -> tuple[str, str]:

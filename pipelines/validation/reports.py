@@ -75,13 +75,17 @@ def write_rejection_report(upload: ParsedUpload, limits: Limits) -> list[Path]:
     annotate = upload.path.suffix.lower() in (".xlsx", ".xlsm") and _can_annotate(upload.problems)
     if annotate and upload.sheet_cells > limits.annotated_sheet_cells:
         annotate = False
-        note = (f"Pas de copie annotée : la feuille « {upload.sheet} » s'étend sur {upload.sheet_cells:,} cellules "
-                "(des lignes ou colonnes vides très loin en bas ou à droite ?). Supprimez les lignes et colonnes "
-                "vides après le tableau, enregistrez, puis déposez à nouveau.").replace(",", "\u202f")
+        note = (
+            f"Pas de copie annotée : la feuille « {upload.sheet} » s'étend sur {upload.sheet_cells:,} cellules "
+            "(des lignes ou colonnes vides très loin en bas ou à droite ?). Supprimez les lignes et colonnes "
+            "vides après le tableau, enregistrez, puis déposez à nouveau."
+        ).replace(",", "\u202f")
     cells = [p for p in upload.problems if p.cell and re.fullmatch(r"[A-Z]+[0-9]+", p.cell)]
     if annotate and len(cells) > limits.annotated_cells:
-        note = (f"Copie annotée : seules les {limits.annotated_cells} premières cellules en cause sont colorées "
-                f"(sur {len(cells)}) ; la liste complète est ci-dessous et dans la feuille « Problèmes ».")
+        note = (
+            f"Copie annotée : seules les {limits.annotated_cells} premières cellules en cause sont colorées "
+            f"(sur {len(cells)}) ; la liste complète est ci-dessous et dans la feuille « Problèmes »."
+        )
     written = []
     if annotate and any(p.row for p in upload.problems):
         _annotate_workbook(upload, cells[: limits.annotated_cells], workbook_path)
@@ -145,13 +149,24 @@ def _annotate_workbook(upload: ParsedUpload, cells: list[Problem], target: Path)
         target_cell.fill = red
         target_cell.comment = Comment("\n".join(texts), "Entrepôt e-santé")  # comments are never evaluated
     listing = workbook.create_sheet("Problèmes", 0)
-    listing.append(["Gravité", "Nature", "Feuille", "Ligne", "Colonne", "Cellule", "Valeur trouvée", "Problème",
-                    "Que faire"])
+    listing.append(
+        ["Gravité", "Nature", "Feuille", "Ligne", "Colonne", "Cellule", "Valeur trouvée", "Problème", "Que faire"]
+    )
     for problem in upload.problems:
-        append_as_text(listing, [
-            problem.severity, problem.kind, problem.sheet, problem.row, problem.column, problem.cell, problem.value,
-            problem.message, problem.action,
-        ])
+        append_as_text(
+            listing,
+            [
+                problem.severity,
+                problem.kind,
+                problem.sheet,
+                problem.row,
+                problem.column,
+                problem.cell,
+                problem.value,
+                problem.message,
+                problem.action,
+            ],
+        )
     for column, width in zip("ABCDEFGHI", (14, 10, 20, 8, 28, 9, 24, 80, 80)):
         listing.column_dimensions[column].width = width
     listing.freeze_panes = "A2"

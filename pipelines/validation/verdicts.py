@@ -24,8 +24,9 @@ UPLOADS_CHECK = "fichiers_deposes_valides"
 FRESHNESS_CHECK = "source_a_jour"
 
 
-def validated_uploads(unit: SourceUnit, paths: list[Path], reference: ReferenceData, settings: Settings,
-                      isolated: bool = True) -> list[ParsedUpload]:
+def validated_uploads(
+    unit: SourceUnit, paths: list[Path], reference: ReferenceData, settings: Settings, isolated: bool = True
+) -> list[ParsedUpload]:
     """Each file's verdict, in the order given; the same content under another name counts once."""
     uploads, seen = [], set()
     for path in paths:
@@ -43,29 +44,41 @@ def upload_check_results(unit: SourceUnit, uploads: list[ParsedUpload], refused:
     results = []
     for upload in uploads:
         problems = upload.problems
-        results.append({
-            "check_name": UPLOADS_CHECK,
-            "upload_sha256": upload.sha256,
-            "severity": "erreur",
-            "passed": not errors(problems),
-            "message": f"{upload.path.name} : " + (summary(errors(problems), 20) if errors(problems) else "fichier accepté."),
-        })
+        results.append(
+            {
+                "check_name": UPLOADS_CHECK,
+                "upload_sha256": upload.sha256,
+                "severity": "erreur",
+                "passed": not errors(problems),
+                "message": f"{upload.path.name} : "
+                + (summary(errors(problems), 20) if errors(problems) else "fichier accepté."),
+            }
+        )
         if not upload.accepted:
             continue
         for check in unit.quality_checks:
             if check.stage != "upload":
                 continue
             found = [p for p in problems if p.check == check.name]
-            results.append({
-                "check_name": check.name,
-                "upload_sha256": upload.sha256,
-                "severity": "erreur" if errors(found) else "avertissement",
-                "passed": not found,
-                "message": f"{upload.path.name} : " + (summary(found, 20) if found else "contrôle passé."),
-            })
+            results.append(
+                {
+                    "check_name": check.name,
+                    "upload_sha256": upload.sha256,
+                    "severity": "erreur" if errors(found) else "avertissement",
+                    "passed": not found,
+                    "message": f"{upload.path.name} : " + (summary(found, 20) if found else "contrôle passé."),
+                }
+            )
     for entry in refused:
-        results.append({"check_name": UPLOADS_CHECK, "upload_sha256": None, "severity": "avertissement",
-                        "passed": False, "message": entry.message})
+        results.append(
+            {
+                "check_name": UPLOADS_CHECK,
+                "upload_sha256": None,
+                "severity": "avertissement",
+                "passed": False,
+                "message": entry.message,
+            }
+        )
     return results
 
 
@@ -75,7 +88,11 @@ def freshness_result(unit: SourceUnit, uploads: list[ParsedUpload], today: dt.da
     latest = max(periods, default=None)
     age = (today - latest).days if latest else None
     fresh = age is not None and age <= unit.freshness_days
-    when = f"dernier fichier accepté : période {format_month(latest)}, il y a {age} jours" if latest else "aucun fichier accepté"
+    when = (
+        f"dernier fichier accepté : période {format_month(latest)}, il y a {age} jours"
+        if latest
+        else "aucun fichier accepté"
+    )
     return {
         "check_name": FRESHNESS_CHECK,
         "severity": "avertissement",

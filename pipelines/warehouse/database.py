@@ -34,8 +34,9 @@ def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def run_script(connection: duckdb.DuckDBPyConnection, script: str,
-               parameters: Mapping[str, object] | None = None) -> None:
+def run_script(
+    connection: duckdb.DuckDBPyConnection, script: str, parameters: Mapping[str, object] | None = None
+) -> None:
     """Every statement of a script, split by DuckDB's own parser, each given the parameters it names."""
     for statement in connection.extract_statements(script):
         used = {name: parameters[name] for name in statement.named_parameters} if parameters else {}
@@ -106,7 +107,9 @@ def ensure_schema(connection: duckdb.DuckDBPyConnection, units: list[SourceUnit]
 
 
 def _record(connection: duckdb.DuckDBPyConnection, part: str, script: str) -> None:
-    connection.execute("INSERT OR REPLACE INTO audit.schema_version VALUES (?, ?)", [part, _fingerprint(script)]).fetchall()
+    connection.execute(
+        "INSERT OR REPLACE INTO audit.schema_version VALUES (?, ?)", [part, _fingerprint(script)]
+    ).fetchall()
 
 
 CREATE_TABLE = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.]+)", re.I)
@@ -118,6 +121,7 @@ def created_tables(script: str) -> list[str]:
 
 # --- storage format --------------------------------------------------------------------------------
 
+
 def ensure_storage_version(settings: Settings) -> None:
     """A working database written in another storage format (made by an earlier version of the
     project, or before the setting changed) is converted once, so the published copy is readable."""
@@ -128,14 +132,17 @@ def ensure_storage_version(settings: Settings) -> None:
         return
     with duckdb.connect() as connection:
         connection.execute(f"ATTACH {sql_literal(str(working))} AS working (READ_ONLY)").fetchall()
-        (tags,), = connection.execute(
-            "SELECT tags FROM duckdb_databases() WHERE database_name = 'working'").fetchall()
+        ((tags,),) = connection.execute(
+            "SELECT tags FROM duckdb_databases() WHERE database_name = 'working'"
+        ).fetchall()
         if tags.get("storage_version", "").rstrip("+") == settings.storage_version:
             return
         converted = working.with_suffix(".converting.duckdb")
         converted.unlink(missing_ok=True)
-        connection.execute(f"ATTACH {sql_literal(str(converted))} AS converted "
-                           f"(STORAGE_VERSION {sql_literal(settings.storage_version)})").fetchall()
+        connection.execute(
+            f"ATTACH {sql_literal(str(converted))} AS converted "
+            f"(STORAGE_VERSION {sql_literal(settings.storage_version)})"
+        ).fetchall()
         connection.execute("COPY FROM DATABASE working TO converted").fetchall()
         connection.execute("DETACH converted").fetchall()
     os.replace(converted, working)
@@ -144,8 +151,9 @@ def ensure_storage_version(settings: Settings) -> None:
 def storage_version_of(path: Path) -> str:
     with duckdb.connect() as connection:
         connection.execute(f"ATTACH {sql_literal(str(path))} AS checked (READ_ONLY)").fetchall()
-        (tags,), = connection.execute(
-            "SELECT tags FROM duckdb_databases() WHERE database_name = 'checked'").fetchall()
+        ((tags,),) = connection.execute(
+            "SELECT tags FROM duckdb_databases() WHERE database_name = 'checked'"
+        ).fetchall()
     return tags.get("storage_version", "")
 
 
@@ -159,5 +167,6 @@ def described_columns(script: str, table: str) -> list[tuple[str, str, str]]:
         schema, name = table.split(".")
         return connection.execute(
             "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
-            "WHERE schema_name = ? AND table_name = ? ORDER BY column_index", [schema, name]
+            "WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
+            [schema, name],
         ).fetchall()

@@ -26,7 +26,9 @@ def undocumented(connection: duckdb.DuckDBPyConnection) -> list[str]:
     """Tables, views and columns of the analyst-facing schemas that carry no comment."""
     parameters = {"schemas": list(DOCUMENTED_SCHEMAS)}
     missing = [f"{s}.{t}" for s, t, _, c in connection.execute(OBJECTS_QUERY, parameters).fetchall() if not c]
-    missing += [f"{s}.{t}.{c}" for s, t, c, _, note in connection.execute(COLUMNS_QUERY, parameters).fetchall() if not note]
+    missing += [
+        f"{s}.{t}.{c}" for s, t, c, _, note in connection.execute(COLUMNS_QUERY, parameters).fetchall() if not note
+    ]
     return missing
 
 
@@ -43,7 +45,15 @@ def render(connection: duckdb.DuckDBPyConnection) -> str:
         "un test échoue quand il n'est plus à jour. Ne pas modifier à la main.",
     ]
     for schema, table, kind, comment in objects:
-        lines += ["", f"## `{schema}.{table}` ({kind})", "", comment or "", "", "| colonne | type | description |", "|---|---|---|"]
+        lines += [
+            "",
+            f"## `{schema}.{table}` ({kind})",
+            "",
+            comment or "",
+            "",
+            "| colonne | type | description |",
+            "|---|---|---|",
+        ]
         for column, data_type, note in columns.get((schema, table), []):
             lines.append(f"| `{column}` | {data_type} | {(note or '').replace('|', '/')} |")
     return "\n".join(lines) + "\n"

@@ -150,8 +150,14 @@ def publish(settings: Settings, run_id: str | None = None) -> Publication:
         raise
     stat = version.stat()
     publication = Publication(
-        path=version, published_at=dt.datetime.now().isoformat(timespec="seconds"), run_id=run_id, digest=digest,
-        processed=[list(p) for p in processed], reference=reference, size=stat.st_size, mtime_ns=stat.st_mtime_ns,
+        path=version,
+        published_at=dt.datetime.now().isoformat(timespec="seconds"),
+        run_id=run_id,
+        digest=digest,
+        processed=[list(p) for p in processed],
+        reference=reference,
+        size=stat.st_size,
+        mtime_ns=stat.st_mtime_ns,
         notes=notes,
     )
     write_atomically(settings.build_dir / MANIFEST, json.dumps(asdict(publication), default=str, ensure_ascii=False))

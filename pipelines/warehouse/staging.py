@@ -42,8 +42,9 @@ def loaded_reference(connection: duckdb.DuckDBPyConnection) -> str | None:
     return rows[0][0] if rows else None
 
 
-def load_reference_tables(connection: duckdb.DuckDBPyConnection, reference: ReferenceData,
-                          names: Sequence[str] | None = None) -> dict[str, int]:
+def load_reference_tables(
+    connection: duckdb.DuckDBPyConnection, reference: ReferenceData, names: Sequence[str] | None = None
+) -> dict[str, int]:
     """(Re)load reference tables, with their French comments; returns rows per table."""
     rows = {}
     for name in names or list(reference.tables):
@@ -57,7 +58,9 @@ def load_reference_tables(connection: duckdb.DuckDBPyConnection, reference: Refe
         # COMMENT takes no bound parameter; the texts come from the fixed reference catalogue.
         connection.execute(f"COMMENT ON TABLE ref.{spec.name} IS {sql_literal(spec.description)}").fetchall()
         for column in frame.columns:
-            connection.execute(f"COMMENT ON COLUMN ref.{spec.name}.{column} IS {sql_literal(spec.describe(column))}").fetchall()
+            connection.execute(
+                f"COMMENT ON COLUMN ref.{spec.name}.{column} IS {sql_literal(spec.describe(column))}"
+            ).fetchall()
         rows[name] = frame.height
     run_script(connection, REFERENCE_VERSION)
     connection.execute("DELETE FROM audit.reference_version").fetchall()
@@ -67,23 +70,28 @@ def load_reference_tables(connection: duckdb.DuckDBPyConnection, reference: Refe
 
 # --- staging ---------------------------------------------------------------------------------------
 
+
 def loaded_uploads(connection: duckdb.DuckDBPyConnection, unit: SourceUnit) -> list[str]:
     """The uploads of the source in staging, in load order."""
-    return [sha for (sha,) in connection.execute(
-        "SELECT upload_sha256 FROM audit.staging_load WHERE source_id = ? ORDER BY load_order", [unit.source_id]
-    ).fetchall()]
+    return [
+        sha
+        for (sha,) in connection.execute(
+            "SELECT upload_sha256 FROM audit.staging_load WHERE source_id = ? ORDER BY load_order", [unit.source_id]
+        ).fetchall()
+    ]
 
 
 def plan_loading(loaded: list[str], accepted: list[str]) -> tuple[bool, list[str]]:
     """(start again, uploads to load) so that staging ends as loading `accepted` in order would leave it:
     the new uploads only when they all come after those already loaded, else everything again."""
     if loaded == accepted[: len(loaded)]:
-        return False, accepted[len(loaded):]
+        return False, accepted[len(loaded) :]
     return True, accepted
 
 
-def refresh_staging(connection: duckdb.DuckDBPyConnection, unit: SourceUnit, uploads: list[ParsedUpload],
-                    full: bool = False) -> list[ParsedUpload]:
+def refresh_staging(
+    connection: duckdb.DuckDBPyConnection, unit: SourceUnit, uploads: list[ParsedUpload], full: bool = False
+) -> list[ParsedUpload]:
     """Bring the unit's staging to the accepted `uploads` (in arrival order); return those loaded now."""
     accepted = [u for u in uploads if u.accepted]
     by_sha = {u.sha256: u for u in accepted}
@@ -114,16 +122,22 @@ def load_upload(connection: duckdb.DuckDBPyConnection, upload: ParsedUpload, ord
     assert upload.accepted and upload.frame is not None
     connection.register("upload_rows", upload.frame)
     try:
-        run_script(connection, upload.unit.sql("load.sql"),
-                   {"period": upload.period, "sha256": upload.sha256, "load_order": order})
+        run_script(
+            connection,
+            upload.unit.sql("load.sql"),
+            {"period": upload.period, "sha256": upload.sha256, "load_order": order},
+        )
     finally:
         connection.unregister("upload_rows")
-    connection.execute("INSERT OR REPLACE INTO audit.staging_load VALUES (?, ?, ?, ?)",
-                       [upload.unit.source_id, upload.sha256, order, now()]).fetchall()
+    connection.execute(
+        "INSERT OR REPLACE INTO audit.staging_load VALUES (?, ?, ?, ?)",
+        [upload.unit.source_id, upload.sha256, order, now()],
+    ).fetchall()
 
 
-def record_uploads(connection: duckdb.DuckDBPyConnection, uploads: list[ParsedUpload],
-                   accounts: dict[str, str] | None = None) -> None:
+def record_uploads(
+    connection: duckdb.DuckDBPyConnection, uploads: list[ParsedUpload], accounts: dict[str, str] | None = None
+) -> None:
     for upload in uploads:
         record_upload(connection, upload, (accounts or {}).get(upload.sha256))
 
@@ -144,16 +158,30 @@ def record_upload(connection: duckdb.DuckDBPyConnection, upload: ParsedUpload, a
             account = coalesce(excluded.account, existing.account), processed_at = excluded.processed_at
         """,
         [
-            upload.unit.source_id, upload.sha256, upload.path.name, str(upload.path.parent), upload.size,
-            status, message, upload.rows, upload.period, upload.ignored_columns, total(errors(upload.problems)),
-            total(warnings(upload.problems)), account, now(), now(),
+            upload.unit.source_id,
+            upload.sha256,
+            upload.path.name,
+            str(upload.path.parent),
+            upload.size,
+            status,
+            message,
+            upload.rows,
+            upload.period,
+            upload.ignored_columns,
+            total(errors(upload.problems)),
+            total(warnings(upload.problems)),
+            account,
+            now(),
+            now(),
         ],
     ).fetchall()
 
 
 def record_checks(connection: duckdb.DuckDBPyConnection, source_id: str, stage: str, results: list[dict]) -> None:
     """Replace the source's check results of this stage ('fichier' or 'indicateurs') with this evaluation."""
-    connection.execute("DELETE FROM audit.check_result WHERE source_id = ? AND stage = ?", [source_id, stage]).fetchall()
+    connection.execute(
+        "DELETE FROM audit.check_result WHERE source_id = ? AND stage = ?", [source_id, stage]
+    ).fetchall()
     rows = [
         [r["check_name"], source_id, stage, r.get("upload_sha256"), r["severity"], r["passed"], r["message"], now()]
         for r in results

@@ -14,7 +14,10 @@ CREATE TABLE IF NOT EXISTS kpi.indicator (
     definition VARCHAR NOT NULL,
     unit VARCHAR NOT NULL,
     source_id VARCHAR NOT NULL,
-    period_grain VARCHAR NOT NULL
+    period_grain VARCHAR NOT NULL,
+    target DOUBLE,
+    target_label VARCHAR,
+    higher_is_better BOOLEAN NOT NULL DEFAULT true
 );
 COMMENT ON TABLE kpi.indicator IS 'Catalogue des indicateurs : identifiant, libellé, objectif de la feuille de route, définition, unité.';
 COMMENT ON COLUMN kpi.indicator.indicator_id IS 'Identifiant stable de l''indicateur (anglais, snake_case).';
@@ -23,6 +26,9 @@ COMMENT ON COLUMN kpi.indicator.objective IS 'Numéro de l''objectif de la feuil
 COMMENT ON COLUMN kpi.indicator.definition IS 'Définition : numérateur, dénominateur, périmètre.';
 COMMENT ON COLUMN kpi.indicator.unit IS 'Unité de la valeur (taux, nombre, par habitant).';
 COMMENT ON COLUMN kpi.indicator.source_id IS 'Source de données dont l''indicateur est calculé.';
+COMMENT ON COLUMN kpi.indicator.target IS 'Cible fixée par la feuille de route, dans l''unité de la valeur (1 = 100 % pour un taux) ; NULL s''il n''y en a pas.';
+COMMENT ON COLUMN kpi.indicator.target_label IS 'D''où vient la cible (texte de la feuille de route).';
+COMMENT ON COLUMN kpi.indicator.higher_is_better IS 'Vrai si une valeur plus haute est meilleure (faux pour le fax : l''objectif est zéro).';
 COMMENT ON COLUMN kpi.indicator.period_grain IS 'Ce que désigne la période : mois, trimestre, annee (année) ou date (date d''un état).';
 
 CREATE TABLE IF NOT EXISTS kpi.indicator_value (

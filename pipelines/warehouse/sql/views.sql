@@ -34,6 +34,9 @@ SELECT
     v.value AS valeur,
     v.unit AS unite,
     fr_valeur(v.value, v.unit) AS valeur_affichee,
+    i.target AS cible,
+    fr_valeur(i.target, v.unit) AS cible_affichee,
+    i.target_label AS cible_source,
     v.note,
     v.upload_sha256 AS fichiers_sha256,
     v.computed_at AS calcule_le
@@ -57,6 +60,9 @@ COMMENT ON COLUMN kpi.v_series.denominateur IS 'Dénominateur.';
 COMMENT ON COLUMN kpi.v_series.valeur IS 'Valeur (taux entre 0 et 1, effectif, ratio ou moyenne).';
 COMMENT ON COLUMN kpi.v_series.unite IS 'Unité.';
 COMMENT ON COLUMN kpi.v_series.valeur_affichee IS 'Valeur mise en forme à la française (78,8 %, 2 193 257, 3,95).';
+COMMENT ON COLUMN kpi.v_series.cible IS 'Cible de la feuille de route (même unité que la valeur), s''il y en a une.';
+COMMENT ON COLUMN kpi.v_series.cible_affichee IS 'Cible mise en forme à la française (100,0 %).';
+COMMENT ON COLUMN kpi.v_series.cible_source IS 'D''où vient la cible.';
 COMMENT ON COLUMN kpi.v_series.note IS 'Pourquoi la valeur n''est pas définie, le cas échéant.';
 COMMENT ON COLUMN kpi.v_series.fichiers_sha256 IS 'Empreintes des fichiers déposés dont la valeur est calculée (audit.upload.sha256).';
 COMMENT ON COLUMN kpi.v_series.calcule_le IS 'Date et heure du calcul.';

@@ -1,0 +1,1 @@
+"""The stewards portal (web): deposit, verdict, impact preview, receipts. Top layer, beside the CLI."""
