@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 from pipelines.contract.discovery import discover_units, reference_data
 from pipelines.foundation.files import kind_of
 from pipelines.foundation.problems import as_json, errors, printable, summary, total, warnings
 from pipelines.foundation.settings import Settings
-from pipelines.validation.parse import parse_upload
+from pipelines.validation.isolation import validate_upload
 from pipelines.validation.reports import verdict_label
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -30,7 +31,8 @@ def command_validate(args, settings: Settings) -> int:
         )
         return EXIT_USAGE
     reference = reference_data(settings.reference_dir, settings.territory_code)
-    upload = parse_upload(path, unit, reference, settings.limits)
+    with tempfile.TemporaryDirectory(prefix="esante-validate-") as scratch:  # nothing of the project is written
+        upload = validate_upload(path, unit, reference, settings, ledger_root=Path(scratch), write_reports=False)
     if args.json:
         print(
             json.dumps(

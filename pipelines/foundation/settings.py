@@ -34,6 +34,20 @@ class Limits:
     # the annotated copy of a rejected workbook: past these, the text report alone is written
     annotated_cells: int = 5_000
     annotated_sheet_cells: int = 2_000_000  # rows x columns of the sheet read back by openpyxl
+    max_sheet_cells: int = 20_000_000  # a sheet reaching further (a stray cell at XFD1048576) is not read
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str]) -> Limits:
+        """ESANTE_MAX_UPLOAD_MB, ESANTE_PARSE_MEMORY_MB, ESANTE_PARSE_SECONDS override the defaults."""
+        limits = cls()
+        overrides = {}
+        if env.get("ESANTE_MAX_UPLOAD_MB"):
+            overrides["max_upload_bytes"] = int(env["ESANTE_MAX_UPLOAD_MB"]) * 1024**2
+        if env.get("ESANTE_PARSE_MEMORY_MB"):
+            overrides["parse_memory_bytes"] = int(env["ESANTE_PARSE_MEMORY_MB"]) * 1024**2
+        if env.get("ESANTE_PARSE_SECONDS"):
+            overrides["parse_seconds"] = int(env["ESANTE_PARSE_SECONDS"])
+        return replace(limits, **overrides)
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,7 @@ class Settings:
             portal_dir=path("ESANTE_PORTAIL_DIR", PROJECT_ROOT / "portail"),
             dagster_home=path("DAGSTER_HOME", PROJECT_ROOT),
             dagster_pg_url=env.get("ESANTE_DAGSTER_PG_URL") or None,
+            limits=Limits.from_environment(env),
         )
 
     def as_environment(self) -> dict[str, str]:
@@ -83,6 +98,13 @@ class Settings:
         }
         if self.dagster_pg_url:
             environment["ESANTE_DAGSTER_PG_URL"] = self.dagster_pg_url
+        defaults = Limits()
+        if self.limits.max_upload_bytes != defaults.max_upload_bytes:
+            environment["ESANTE_MAX_UPLOAD_MB"] = str(self.limits.max_upload_bytes // 1024**2)
+        if self.limits.parse_memory_bytes != defaults.parse_memory_bytes:
+            environment["ESANTE_PARSE_MEMORY_MB"] = str(self.limits.parse_memory_bytes // 1024**2)
+        if self.limits.parse_seconds != defaults.parse_seconds:
+            environment["ESANTE_PARSE_SECONDS"] = str(self.limits.parse_seconds)
         return environment
 
     def with_paths(self, raw_dir: Path | None = None, warehouse_path: Path | None = None) -> Settings:

@@ -152,12 +152,13 @@ def _check_workbook(path: Path, limits: Limits) -> Preflight:
         ):
             return Preflight(problems=[_bomb_problem(name, declared, compressed)])
         formula_parts: list[str] = []
+        extents: dict[str, tuple[int, int]] = {}
         budget = limits.max_uncompressed_bytes
         for entry in entries:
             if not entry.filename.endswith((".xml", ".rels")):
                 continue
             try:
-                outcome = _scan_entry(archive, entry, budget)
+                outcome = _scan_entry(archive, entry, budget, extents)
             except (zipfile.BadZipFile, zlib.error, OSError, NotImplementedError, RuntimeError):
                 return Preflight(problems=[bad_zip])
             if outcome == "bomb":
@@ -183,7 +184,9 @@ def _check_workbook(path: Path, limits: Limits) -> Preflight:
         except Exception:
             return Preflight(problems=[bad_zip])
         part_to_sheet = {part: sheet for sheet, part in sheet_parts.items()}
-        problems = []
+        problems = _oversized_sheets(extents, part_to_sheet, name, limits)
+        if problems:
+            return Preflight(problems=problems)
         for part in formula_parts:
             if part in part_to_sheet:
                 problems.extend(_uncached_formulas(archive, part, part_to_sheet[part], name))
@@ -202,8 +205,14 @@ def _bomb_problem(name: str, declared: int, compressed: int) -> Problem:
     )
 
 
-def _scan_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: int) -> str:
-    """Stream one XML part: 'bomb', 'entities', 'formulas' or 'ok'.
+CELL_REFERENCE = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+
+
+def _scan_entry(
+    archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: int, extents: dict[str, tuple[int, int]]
+) -> str:
+    """Stream one XML part: 'bomb', 'entities', 'formulas' or 'ok'; for a worksheet, also how far its
+    cells reach (rows, columns), into `extents` (a reader builds a grid that large).
 
     The declared size may lie, so bytes are counted as they come out of the decompressor.
     """
@@ -211,6 +220,8 @@ def _scan_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: int) -
     seen = 0
     tail = b""
     has_formula = False
+    sheet = entry.filename.startswith("xl/worksheets/")
+    rows = columns = 0
     with archive.open(entry) as stream:
         while chunk := stream.read(1024 * 1024):
             seen += len(chunk)
@@ -221,8 +232,45 @@ def _scan_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: int) -
                 return "entities"
             if not has_formula and (b"<f>" in window or b"<f " in window):
                 has_formula = True
-            tail = window[-16:]
+            if sheet:
+                for letters, number in CELL_REFERENCE.findall(window):
+                    rows = max(rows, int(number))
+                    columns = max(columns, _column_number(letters))
+            tail = window[-32:]
+    if sheet:
+        extents[entry.filename] = (rows, columns)
     return "formulas" if has_formula else "ok"
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _oversized_sheets(
+    extents: dict[str, tuple[int, int]], part_to_sheet: dict[str, str], name: str, limits: Limits
+) -> list[Problem]:
+    """A sheet whose last cell is so far away that reading it would take gigabytes (one stray cell at
+    XFD1048576 is enough): told plainly, never handed to a reader."""
+    problems = []
+    for part, (rows, columns) in extents.items():
+        if rows * columns > limits.max_sheet_cells:
+            sheet = part_to_sheet.get(part, part)
+            problems.append(
+                Problem(
+                    f"La feuille « {sheet} » s'étend sur {rows:,} lignes et {columns:,} colonnes (une cellule remplie "
+                    "très loin du tableau ?) : elle ne peut pas être lue.".replace(",", "\u202f"),
+                    "Dans Excel, sélectionnez les lignes et les colonnes vides après le tableau, supprimez-les "
+                    "(clic droit > Supprimer), enregistrez puis déposez le fichier à nouveau.",
+                    file=name,
+                    sheet=sheet,
+                    check="feuille_demesuree",
+                    kind="structure",
+                )
+            )
+    return problems
 
 
 def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:

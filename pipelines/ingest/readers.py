@@ -77,10 +77,13 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return data.decode("cp1252", errors="replace"), "cp1252"
 
 
+DELIMITERS = (";", ",", "\t")
+
+
 def sniff_delimiter(lines: list[str]) -> str:
     """The delimiter seen most often on one line among the first lines; ';' wins ties (French Excel)."""
     best, best_count = ";", 0
-    for candidate in (";", ",", "\t"):
+    for candidate in DELIMITERS:
         count = max((line.count(candidate) for line in lines), default=0)
         if count > best_count:
             best, best_count = candidate, count
@@ -103,18 +106,23 @@ def first_lines(text: str, count: int) -> list[tuple[str, int]]:
 
 
 def read_csv(path: Path, header_finder) -> tuple[Grid, str, str]:
-    """Read a CSV as text. `header_finder(rows)` returns the index of the header line.
+    """Read a CSV as text. `header_finder(rows)` returns (index of the header line, how many known
+    headers it holds).
 
     Lines above the header (titles) may have any number of fields, so the header is located with
-    the csv module on the first lines, and polars reads from the header on.
+    the csv module on the first lines, and polars reads from the header on. The delimiter is the one
+    under which the header is found best (a title or a data line full of commas does not decide it),
+    else the one seen most often on a line.
     """
     with open_regular(path) as handle:
         data = handle.read()
     text, encoding = decode_text(data)
     head = first_lines(text, HEADER_SEARCH_ROWS)
-    delimiter = sniff_delimiter([line for line, _ in head])
-    head_rows = list(csv.reader([line for line, _ in head], delimiter=delimiter))
-    header_index = header_finder(head_rows) or 0
+    lines = [line for line, _ in head]
+    found = {candidate: header_finder(list(csv.reader(lines, delimiter=candidate))) for candidate in DELIMITERS}
+    best = max(found, key=lambda candidate: found[candidate][1])
+    delimiter = best if found[best][1] > 0 else sniff_delimiter(lines)
+    header_index = found[delimiter][0] or 0
     if header_index == 0 and encoding == "utf-8":
         body = data  # already what polars reads: no copy
     else:

@@ -18,10 +18,9 @@ import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cached_property
 
 import duckdb
-from dagster import ConfigurableResource, InitResourceContext
+from dagster import ConfigurableResource, Failure, InitResourceContext
 from filelock import FileLock, Timeout
 from pydantic import PrivateAttr
 
@@ -32,6 +31,7 @@ from pipelines.foundation.settings import Settings
 from pipelines.orchestration.keys import HOST_TAG, PID_TAG
 from pipelines.reference.tables import ReferenceData
 from pipelines.warehouse.database import working_connection
+from pipelines.warehouse.publication import DiskFull, ensure_free_space, is_disk_full
 
 WAIT_REPORT_SECONDS = 15
 WAITING = logging.getLogger("esante.attente")
@@ -68,10 +68,7 @@ class WarehouseResource(ConfigurableResource):
 
     project: ProjectResource
     _lock: FileLock | None = PrivateAttr(default=None)
-
-    @cached_property
-    def _settings(self) -> Settings:
-        return self.project.settings()
+    _disk_full: str | None = PrivateAttr(default=None)  # once the disk is full, every step says so, alike
 
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Iterator[WarehouseResource]:
@@ -102,17 +99,46 @@ class WarehouseResource(ConfigurableResource):
                 ),
             )
             self._lock = lock
+            self._disk_full = None
+            self.check_room(settings)
             yield self
         finally:
             self._lock = None
             lock.release()
 
+    def check_room(self, settings: Settings) -> None:
+        """Before building: room for the working database to grow to the size of what it will hold."""
+        working = settings.working_database
+        needed = max(working.stat().st_size if working.exists() else 0, folder_size(settings.raw_dir))
+        try:
+            ensure_free_space(settings.build_dir, needed, "la construction de l'entrepôt", settings)
+        except DiskFull as full:
+            self._disk_full = str(full)
+            raise Failure(description=str(full), allow_retries=False) from None
+
     @contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection to the working database, its schema current."""
+        """A read-write connection to the working database, its schema current. A full disk becomes one
+        French line (and every later step of the run fails with the same line, not with a cascade of
+        DuckDB errors about a database it could no longer write)."""
         settings = self.project.settings()
-        with working_connection(settings, self.project.units()) as connection:
-            yield connection
+        if self._disk_full:
+            raise Failure(description=self._disk_full, allow_retries=False)
+        try:
+            with working_connection(settings, self.project.units()) as connection:
+                yield connection
+        except Exception as error:
+            if not is_disk_full(error):
+                raise
+            self._disk_full = (
+                f"Disque plein ({settings.build_dir}) : la base de travail n'a pas pu être écrite. Libérez de la "
+                "place sur ce disque puis relancez ; l'entrepôt publié reste celui d'avant."
+            )
+            raise Failure(description=self._disk_full, allow_retries=False) from None
+
+
+def folder_size(folder) -> int:
+    return sum(p.lstat().st_size for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
 
 
 def waiting_message(holder_file) -> str:

@@ -82,8 +82,8 @@ class Verdict:
 
 
 class Ledger:
-    def __init__(self, settings: Settings):
-        self.root = settings.ledger_dir
+    def __init__(self, settings: Settings, root: Path | None = None):
+        self.root = root or settings.ledger_dir
 
     def _paths(self, source_id: str, sha256: str) -> tuple[Path, Path]:
         folder = self.root / source_id

@@ -191,9 +191,9 @@ def _read_rows(upload: ParsedUpload, unit: SourceUnit, limits: Limits) -> pl.Dat
     return frame
 
 
-def _header_index(rows: list[list[str]], vocabulary: dict[str, str]) -> int:
+def _header_index(rows: list[list[str]], vocabulary: dict[str, str]) -> tuple[int, int]:
     match = locate_header(rows, vocabulary)
-    return match.row_index if match else 0
+    return (match.row_index, len(match.columns)) if match else (0, 0)
 
 
 def _no_header_problem(upload: ParsedUpload, unit: SourceUnit) -> Problem:
