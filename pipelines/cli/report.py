@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.foundation.french import format_month, format_ratio, format_value
+from pipelines.foundation.french import format_period, format_ratio, format_value
 from pipelines.foundation.problems import printable
 from pipelines.orchestration.runs import RunOutcome
 
@@ -68,7 +68,7 @@ def run_report(outcome: RunOutcome) -> str:
     for objective, label, place, period, grain, segment, numerator, denominator, value, unit, note in values:
         ratio = f" ({format_ratio(numerator, denominator)})" if denominator is not None else ""
         shown_value = format_value(value, unit) if value is not None else f"non défini ({note})"
-        when = format_month(period) if grain != "date" else f"{period:%d/%m/%Y}"
+        when = format_period(period, grain)
         lines.append(
             f"  [obj. {objective}] {label}{' – ' + segment if segment else ''}, {place}, {when} : {shown_value}{ratio}"
         )

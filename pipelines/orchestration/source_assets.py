@@ -37,7 +37,7 @@ from pipelines.orchestration.keys import (
     upload_partitions,
 )
 from pipelines.orchestration.resources import ProjectResource, WarehouseResource
-from pipelines.validation.reports import report_text, write_rejection_report
+from pipelines.validation.reports import report_text, retire_reports, write_rejection_report
 from pipelines.validation.uploads import scan_folder, sha_prefix
 from pipelines.validation.verdicts import (
     FRESHNESS_CHECK,
@@ -187,6 +187,8 @@ def staging_asset(unit: SourceUnit, reference_tables: list[str]):
         rejected = [u for u in uploads if not u.accepted]
         for upload in rejected:
             write_rejection_report(upload, settings.limits)  # rewritten only if missing or unreadable
+        # reports of files accepted since, or gone, would tell a steward something no longer true
+        retire_reports(settings.raw_dir / unit.source_id, {u.path.name for u in rejected})
         yield MaterializeResult(
             metadata={
                 "dagster/row_count": rows,

@@ -278,6 +278,7 @@ def _parse_values(
     unreadable: set[int] = set()
     parsers = {c.name: c.parser(reference) for c in unit.stored_columns}
     typed = frame.select(ROW, *(parse_distinct(frame[c.name], parsers[c.name]) for c in unit.stored_columns))
+    upload.frame = typed  # a problem names its row's subject from the typed values
     for column in unit.stored_columns:
         # only the cells without a value are looked at again: empty, or written but not understood
         without_value = frame.filter(typed[column.name].is_null()).select(
@@ -388,6 +389,7 @@ def _schema_problems(
         .filter(~((pl.col("check") == "not_nullable") & pl.col(ROW).is_in(sorted(unreadable_rows))))
     )
     problems = []
+    names = _check_names(unit.schema)
     for (column, check), failures in cases.group_by("column", "check", maintain_order=True):
         message, action = _describe_check(check, labels.get(column, column))
         if UNIQUENESS.fullmatch(check):
@@ -402,10 +404,25 @@ def _schema_problems(
                 row=case[ROW],
                 column=column or None,
                 value=case["failure_case"],
-                check=check if len(check) < 60 else "schema",
+                check=names.get(check, check if len(check) < 60 else "schema"),
             ),
         )
     return problems
+
+
+def _check_names(schema: type) -> dict[str, str]:
+    """A unit's own pandera checks are reported by their error text: the text -> the check's name, so
+    that a problem carries the stable identifier the unit gave its check."""
+    names = {}
+    model = schema.to_schema()
+    for column in model.columns.values():
+        for check in column.checks:
+            if check.error and check.name:
+                names[check.error] = check.name
+    for check in model.checks:
+        if check.error and check.name:
+            names[check.error] = check.name
+    return names
 
 
 def _other_rows(case: dict) -> str:
