@@ -230,10 +230,10 @@ def test_communes_as_stewards_write_them(tmp_path, reference, settings):
 @pytest.mark.parametrize(
     ("column", "letter", "text", "header", "check", "words"),
     [
-        (6, "F", dt.datetime(2022, 12, 31), "Date de fin", "schema", "précède sa date de signature"),
+        (6, "F", dt.datetime(2022, 12, 31), "Date de fin", "fin_apres_signature", "précède sa date de signature"),
         (3, "C", "CC Imaginaire", "EPCI", "format_choice", "valeur admise pour « EPCI »"),
         (3, "C", "247200999", "EPCI", "format_choice", "valeur admise pour « EPCI »"),
-        (9, "I", -1, "Nombre d'actions e-santé", "schema", "ne peut pas être négatif"),
+        (9, "I", -1, "Nombre d'actions e-santé", "effectif_positif", "ne peut pas être négatif"),
         (9, "I", "2,5", "Nombre d'actions e-santé", "format_integer", "nombre entier"),
         (8, "H", "Peut-être", "Axe numérique en santé", "format_yes_no", "Oui ou Non"),
         (7, "G", "Suspendu", "Statut", "format_choice", "« signé » (ou « en vigueur »)"),

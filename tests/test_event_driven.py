@@ -27,7 +27,6 @@ from dagster import (
 )
 from openpyxl import load_workbook
 
-from assets.pharmacy_survey.sample import build_pharmacy_wave, load_sarthe_pharmacies
 from pipelines.contract import discover_units, unit_by_id
 from pipelines.orchestration.definitions import build_definitions
 from pipelines.orchestration.keys import upload_key, upload_partitions

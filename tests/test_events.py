@@ -378,11 +378,11 @@ JOURNEE_TITLE = "Journée départementale de la e-santé"
 @pytest.mark.parametrize(
     ("column", "letter", "text", "header", "check", "words", "found"),
     [
-        # the unit's pandera checks are reported under check "schema" (the shared parser keeps their French text)
-        (10, "J", -5, "Nombre de participants", "schema", "ne peut pas être négatif", "-5"),
+        # the unit's pandera checks are reported under their own names
+        (10, "J", -5, "Nombre de participants", "effectif_positif", "ne peut pas être négatif", "-5"),
         (10, "J", "12,5", "Nombre de participants", "format_integer", "nombre entier", "12,5"),
         (11, "K", "huit", "Ateliers proposés", "format_integer", "nombre entier", "huit"),
-        (13, "M", 15, "dont télésanté", "schema", "dépassent le nombre de retours", "15"),
+        (13, "M", 15, "dont télésanté", "telesante_au_plus_retours", "dépassent le nombre de retours", "15"),
         (7, "G", "72999", "Code commune", "commune_inconnue", "n'existe pas parmi les communes du territoire", "72999"),
         (8, "H", "CC Imaginaire", "EPCI", "format_choice", "valeur admise pour « EPCI »", "CC Imaginaire"),
         (

@@ -152,8 +152,8 @@ def test_another_wave_gives_its_own_numbers(tmp_path, reference, settings):
 @pytest.mark.parametrize(
     ("column", "letter", "text", "check", "words"),
     [
-        ("Note de satisfaction (1 à 5)", "H", "0", "schema", "un entier de 1 à 5"),
-        ("Note de satisfaction (1 à 5)", "H", "6", "schema", "un entier de 1 à 5"),
+        ("Note de satisfaction (1 à 5)", "H", "0", "note_entre_1_et_5", "un entier de 1 à 5"),
+        ("Note de satisfaction (1 à 5)", "H", "6", "note_entre_1_et_5", "un entier de 1 à 5"),
         ("Note de satisfaction (1 à 5)", "H", "4,5", "format_integer", "nombre entier"),
         ("Note de satisfaction (1 à 5)", "H", "", "valeur_obligatoire", "obligatoire"),
         ("Outil évalué", "G", "Doctolib", "format_choice", "« ROR » (ou « Répertoire opérationnel des ressources »)"),

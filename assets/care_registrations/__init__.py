@@ -40,11 +40,11 @@ from pipelines.contract import (
     Scope,
     SourceUnit,
     UploadRows,
+    declared_totals,
+    departement_words,
     finess_departement,
-    read_xlsx,
     rule,
     word_key,
-    workbook_sheet_names,
 )
 from pipelines.ingest.values import finess_key_is_valid
 
@@ -92,17 +92,6 @@ CRISIS_STATUSES: dict[str, str] = {
     ),
 }
 STATUS_CODES = ("realise", "programme", "a_realiser")
-
-
-def departement_words(reference: ReferenceData) -> dict[str, str]:
-    """Every French département, as stewards write it: "44", "44.0" (an Excel number),
-    "Loire-Atlantique", "44 - Loire-Atlantique", "Loire-Atlantique (44)", "1" for 01 (the leading zero
-    Excel drops). The scope check then keeps the région of the territory."""
-    return {
-        word: code
-        for code, name in reference.geography.departements.items()
-        for word in (code, name, f"{code} {name}", f"{name} {code}", *([code[1]] if code.startswith("0") else []))
-    }
 
 
 COLUMNS = (
@@ -399,7 +388,6 @@ def in_care_scope(rows: UploadRows, reference: ReferenceData) -> list[Problem]:
     return problems
 
 
-SUMMARY_SHEETS = re.compile(r"^(synthese|recapitulatif|recap)\b")
 # (pattern on the normalised label, measure, French words after the number); first match wins.
 SUMMARY_LABELS = (
     (
@@ -431,44 +419,6 @@ def detail_counts(frame: pl.DataFrame) -> dict[str, int]:
     return {name: int(value) for name, value in counts.row(0, named=True).items()}
 
 
-def summary_totals(path: Path, detail_sheet: str | None) -> tuple[str | None, list[tuple[int, str, str, int]]]:
-    """(sheet, [(row, cell, label, number)]) of the summary sheet: 'label | number' or 'label : number'."""
-    sheet = next(
-        (s for s in workbook_sheet_names(path) if s != detail_sheet and SUMMARY_SHEETS.match(word_key(s))), None
-    )
-    if sheet is None:
-        return None, []
-    grid = read_xlsx(path, sheet)
-    totals = []
-    for index, cells in enumerate(grid.frame.iter_rows()):
-        filled = [
-            (position, " ".join(str(cell).split()))
-            for position, cell in enumerate(cells)
-            if cell is not None and str(cell).strip()
-        ]
-        if not filled:
-            continue
-        position, first = filled[0]
-        inline = re.fullmatch(r"(.*?\D)\s*:\s*(\d[\d\s\u00a0\u202f]*)", first)
-        if inline:
-            label, number = inline.group(1).strip(), inline.group(2)
-        elif len(filled) > 1 and _integer(first) is None:
-            label, (position, number) = first, filled[1]
-        else:
-            continue
-        value = _integer(number)
-        if value is not None:
-            row = grid.first_row + index
-            totals.append((row, f"{grid.column_letters[position]}{row}", label, value))
-    return sheet, totals
-
-
-def _integer(text: str) -> int | None:
-    compact = re.sub(r"[\s\u00a0\u202f]", "", text)
-    found = re.fullmatch(r"(\d+)(\.0+)?", compact)
-    return int(found.group(1)) if found else None
-
-
 @rule(
     "Les totaux déclarés dans une feuille « Synthèse » ou « Récapitulatif » sont rapprochés du détail : un écart est signalé en nommant les deux nombres, sans bloquer le chargement."
 )
@@ -478,7 +428,7 @@ def reconcile_summary(rows: UploadRows, reference: ReferenceData) -> list[Proble
         return []
     upload = rows
     try:
-        sheet, totals = summary_totals(upload.path, upload.sheet)
+        totals = declared_totals(upload.path, upload.sheet)
     except Exception as error:
         return [
             Problem(
@@ -492,7 +442,8 @@ def reconcile_summary(rows: UploadRows, reference: ReferenceData) -> list[Proble
         ]
     counted = detail_counts(upload.frame)
     problems = []
-    for row, cell, label, declared in totals:
+    for total in totals:
+        label, declared = total.label, total.value
         key = word_key(label)
         match = next(((measure, words) for pattern, measure, words in SUMMARY_LABELS if re.search(pattern, key)), None)
         if match is None or counted[match[0]] == declared:
@@ -504,10 +455,10 @@ def reconcile_summary(rows: UploadRows, reference: ReferenceData) -> list[Proble
                 "Les lignes du détail sont chargées et les indicateurs sont calculés sur elles : corrigez la "
                 "synthèse ou le détail pour qu'ils concordent.",
                 file=upload.path.name,
-                sheet=sheet,
-                row=row,
+                sheet=total.sheet,
+                row=total.row,
                 column=label,
-                cell=cell,
+                cell=total.cell,
                 value=str(declared),
                 severity="avertissement",
                 check=RECONCILIATION,

@@ -28,8 +28,8 @@ from pipelines.contract import (
     UploadedRow,
     UploadRows,
     clean_text,
+    epci_words,
     rule,
-    word_key,
 )
 
 STATUSES: dict[str, str] = {
@@ -41,35 +41,6 @@ STATUSES: dict[str, str] = {
     **dict.fromkeys(("échu", "terminé", "expiré", "échue", "clos", "achevé"), "echu"),
 }
 STATUS_CODES = ("signe", "en_preparation", "echu")
-
-EPCI_PREFIXES = {
-    "CC": "Communauté de communes",
-    "CA": "Communauté d'agglomération",
-    "CU": "Communauté urbaine",
-}
-
-
-def epci_words(reference: ReferenceData) -> dict[str, str]:
-    """Every EPCI of the territory as stewards write it: its name (« CC du Val de Sarthe »), its SIREN
-    (« 247200629 », « 247 200 629 »), its name in full (« Communauté de communes du Val de Sarthe ») or
-    without its kind (« Val de Sarthe »). A form two EPCI share is left out (it names neither)."""
-    owners: dict[str, set[str]] = {}
-    forms: list[tuple[str, str]] = []
-    for siren, name in reference.table("epci").select("epci_siren", "epci_nom").iter_rows():
-        kind, _, rest = name.partition(" ")
-        full = f"{EPCI_PREFIXES[kind]} {rest}" if kind in EPCI_PREFIXES else name
-        short = re.sub(r"^(du |de la |des |de l'|d'|de )", "", rest) if kind in EPCI_PREFIXES else name
-        for word in (name, siren, f"{siren[:3]} {siren[3:6]} {siren[6:]}", full, short):
-            owners.setdefault(word_key(word), set()).add(siren)
-            forms.append((word, siren))
-    words: dict[str, str] = {}
-    taken: set[str] = set()
-    for word, siren in forms:
-        key = word_key(word)
-        if len(owners[key]) == 1 and key not in taken:
-            words[word] = siren
-            taken.add(key)
-    return words
 
 
 COLUMNS = (

@@ -33,7 +33,7 @@ import pandera.polars as pa
 import polars as pl
 
 from assets.telehealth_offer import sample
-from assets.telehealth_offer.sheets import Sheet, SheetRows, declared_totals, read_sheet
+from assets.telehealth_offer.sheets import Sheet, SheetRows, read_sheet
 from pipelines.contract import (
     ROW,
     Column,
@@ -44,6 +44,7 @@ from pipelines.contract import (
     SourceUnit,
     UploadedRow,
     UploadRows,
+    declared_totals,
     finess_departement,
     rule,
     word_key,

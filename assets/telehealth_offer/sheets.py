@@ -9,7 +9,6 @@ derivation (which attaches their rows to the upload) and to its rules (which rep
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -188,47 +187,3 @@ def _parse(result: SheetRows, spec: Sheet, text: pl.DataFrame, reference: Refere
 
 
 # --- a summary sheet: declared totals ----------------------------------------------------------------
-
-SUMMARY_SHEETS = re.compile(r"^(synthese|recapitulatif|recap|totaux)\b")
-
-
-@dataclass(frozen=True)
-class Declared:
-    sheet: str
-    row: int
-    cell: str  # where the number is
-    label: str  # as written
-    value: int
-
-
-def declared_totals(path: Path, main_sheet: str | None) -> list[Declared]:
-    """Lines 'label : number' (one cell) or 'label | number' (two cells) of the summary sheet, if any."""
-    if path.suffix.lower() not in WORKBOOK_SUFFIXES:
-        return []
-    sheet = next((s for s in workbook_sheet_names(path) if s != main_sheet and SUMMARY_SHEETS.match(word_key(s))), None)
-    if sheet is None:
-        return []
-    grid = read_xlsx(path, sheet)
-    totals = []
-    for index, cells in enumerate(grid.frame.iter_rows()):
-        filled = [(p, " ".join(str(c).split())) for p, c in enumerate(cells) if c is not None and str(c).strip()]
-        if not filled:
-            continue
-        position, first = filled[0]
-        inline = re.fullmatch(r"(.*?\D)\s*:\s*(\d[\d\s\u00a0\u202f]*)", first)
-        if inline:
-            label, number = inline.group(1).strip(), inline.group(2)
-        elif len(filled) > 1 and _integer(first) is None:
-            label, (position, number) = first, filled[1]
-        else:
-            continue
-        value = _integer(number)
-        if value is not None:
-            row = grid.first_row + index
-            totals.append(Declared(sheet, row, f"{grid.column_letters[position]}{row}", label, value))
-    return totals
-
-
-def _integer(text: str) -> int | None:
-    found = re.fullmatch(r"(\d+)(\.0+)?", re.sub(r"[\s\u00a0\u202f]", "", text))
-    return int(found.group(1)) if found else None

@@ -10,6 +10,8 @@ from pipelines.contract.discovery import discover_units, reference_data, referen
 from pipelines.contract.rows import ROW, UploadRows
 from pipelines.contract.schemas import FinessRow, UploadedRow
 from pipelines.contract.unit import Column, Indicator, MonthlyPeriods, QualityCheck, SourceUnit, rule
+from pipelines.contract.words import departement_words, epci_words
+from pipelines.contract.workbooks import Declared, declared_totals
 from pipelines.foundation.french import format_count, format_month
 from pipelines.foundation.months import FIRST_MONTH, this_month
 from pipelines.foundation.problems import LISTED_PER_RULE, Problem, errors, per_row
@@ -24,6 +26,7 @@ __all__ = [
     "LISTED_PER_RULE",
     "ROW",
     "Column",
+    "Declared",
     "FinessRow",
     "Geography",
     "Indicator",
@@ -39,7 +42,10 @@ __all__ = [
     "UploadRows",
     "UploadedRow",
     "clean_text",
+    "declared_totals",
+    "departement_words",
     "discover_units",
+    "epci_words",
     "errors",
     "finess_departement",
     "format_count",
