@@ -7,14 +7,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 from dagster import (
     AssetCheckKey,
@@ -38,6 +35,7 @@ from pipelines.validation.verdicts import validated_uploads
 from pipelines.warehouse.publication import processed_uploads
 from tests import hostile_files as hostile
 from tests.conftest import copy_all_samples, copy_sample, published, run_pipeline, sample_path
+from tests.daemon import Daemon, read
 
 SOURCES = [u.source_id for u in discover_units()]
 SURVEY = unit_by_id("pharmacy_survey")
@@ -343,65 +341,6 @@ def test_each_upload_is_parsed_once_and_its_verdict_reused(settings, reference):
 
 
 # --- the real daemon ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Daemon:
-    """`dagster dev` (webserver and daemon) on a temporary instance and folder, as operators run it."""
-
-    def __init__(self, settings, home: Path, log: Path):
-        home.mkdir(exist_ok=True)
-        shutil.copy(Path(__file__).parents[1] / "dagster.yaml", home / "dagster.yaml")
-        self.env = {
-            **os.environ,
-            **settings.as_environment(),
-            "DAGSTER_HOME": str(home),
-            "DAGSTER_STORAGE_DIR": str(home / ".dagster"),
-            "DAGSTER_COMPUTE_LOGS_DIR": str(home / ".dagster" / "logs"),
-            "DAGSTER_DISABLE_TELEMETRY": "1",
-        }
-        self.home, self.log = home, log
-
-    def start(self) -> Daemon:
-        with self.log.open("a") as log:
-            self.process = subprocess.Popen(
-                [
-                    str(Path(sys.executable).parent / "dagster"),
-                    "dev",
-                    "-m",
-                    "pipelines.orchestration.definitions",
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    str(free_port()),
-                ],
-                env=self.env,
-                cwd=self.home,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-                start_new_session=True,
-            )
-        return self
-
-    def stop(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def instance(self) -> DagsterInstance:
-        os.environ.update({k: self.env[k] for k in ("DAGSTER_HOME", "DAGSTER_STORAGE_DIR", "DAGSTER_COMPUTE_LOGS_DIR")})
-        return DagsterInstance.get()
-
-
-def read(warehouse: Path, query: str):
-    if not warehouse.exists():
-        return None
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
-        return connection.execute(query).fetchall()
 
 
 @pytest.mark.slow

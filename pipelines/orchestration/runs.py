@@ -33,6 +33,10 @@ class RunOutcome:
         return self.success and self.settings.warehouse_path.exists()
 
 
+def first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text and text.strip() else "échec"
+
+
 def rebuild(settings: Settings, instance: DagsterInstance | None = None) -> RunOutcome:
     """Materialize every asset (from raw/ alone) and publish; runs of dead processes are failed first."""
     from pipelines.orchestration import definitions
@@ -61,10 +65,11 @@ def rebuild(settings: Settings, instance: DagsterInstance | None = None) -> RunO
         if event.is_step_failure:
             error = event.step_failure_data.error
             user = event.step_failure_data.user_failure_data
-            text = (user.description if user and user.description else None) or (
-                error.message.strip() if error else "échec"
-            )
-            failures.append(f"étape {event.step_key} : {text.splitlines()[0] if text else 'échec'}")
+            text = (user.description if user and user.description else None) or (error.message.strip() if error else "")
+            failures.append(f"étape {event.step_key} : {first_line(text)}")
+        elif event.event_type_value == "RESOURCE_INIT_FAILURE":  # before any step: the writer lock, a full disk
+            error = getattr(event.event_specific_data, "error", None)
+            failures.append(first_line(error.message.split(": ", 1)[-1] if error else ""))
         elif event.event_type_value == "ASSET_MATERIALIZATION":
             metadata = event.event_specific_data.materialization.metadata
             if "remarques" in metadata:
