@@ -381,12 +381,14 @@ def test_a_malformed_form_is_refused(portal):
         (".cache.xlsx", "cache.xlsx"),
         ("_rejets", "rejets.xlsx"),
         ("/etc/passwd", "passwd.xlsx"),
+        ("2024-06 <img src=x onerror=alert(1)>.xlsx", "2024-06 img src=x onerror=alert(1).xlsx"),
     ],
 )
 def test_unsafe_names_are_stored_safely_inside_the_source_folder(portal, name, stored):
     csrf = signed_in(portal)
     identifier, page = verdict(portal, june_wave(), csrf, name=name)
     assert "Verdict : valide" in text_of(page)
+    assert "<img" not in page  # names are shown escaped
     assert confirm(portal, identifier, csrf).status_code == 303
     folder = portal.settings.raw_dir / "pharmacy_survey"
     assert [p.name for p in folder.iterdir() if p.is_file()] == [stored]

@@ -20,6 +20,7 @@ CSRF token (else 403); an account sees and deposits only its own sources and fil
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
 import threading
 import time
@@ -236,7 +237,7 @@ async def logout(request: Request) -> Response:
 async def home(request: Request, portal: Portal, account: Account) -> Response:
     desk = portal.desk
     history = desk.store.history(account.name)
-    published = {d.id: desk.publication(d) for d in history if d.confirmed}
+    published = {d.id: desk.publication(d, audit=False) for d in history if d.confirmed}
     return portal.page(
         request,
         "accueil.html",
@@ -491,7 +492,8 @@ def create_app(settings: Settings, secure_cookie: bool = False) -> Starlette:
             https_only=secure_cookie,
         ),
     ]
-    app = Starlette(routes=routes, middleware=middleware, exception_handlers={404: _not_found, 405: _not_allowed})
+    handlers = {404: _not_found, 405: _not_allowed, Exception: _failed}
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
     app.state.portal = portal
     return app
 
@@ -501,6 +503,17 @@ async def _not_found(request: Request, exc) -> Response:
     if session_account(request.session, portal.accounts) is None:
         return RedirectResponse("/connexion", status_code=303)
     return portal.refusal(request, 404, "Cette page n'existe pas.")
+
+
+async def _failed(request: Request, exc) -> Response:
+    """An unexpected failure: a French page (the details go to the log, not to the steward)."""
+    logging.getLogger("esante.portail").exception("erreur sur %s", request.url.path)
+    return Response(
+        "Le portail a rencontré une erreur inattendue : rien n'a été déposé. Réessayez ; si l'erreur revient, "
+        "prévenez l'équipe données en indiquant l'heure.",
+        status_code=500,
+        media_type="text/plain; charset=utf-8",
+    )
 
 
 async def _not_allowed(request: Request, exc) -> Response:

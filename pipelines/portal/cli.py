@@ -65,7 +65,17 @@ def command_portal(args, settings) -> int:
     app = create_app(settings, secure_cookie=args.secure_cookie)
     print(f"Portail des référents : http://{args.host}:{args.port}/ (comptes et état dans {settings.portal_dir})")
     sys.stdout.flush()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=False, server_header=False)
+    # behind the reverse proxy on the same machine, the client's address (for the login limit) is the
+    # one it forwards; a forwarded address from anywhere else is ignored
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        server_header=False,
+    )
     return EXIT_OK
 
 

@@ -92,6 +92,7 @@ class Desk:
         )
         if not upload.accepted:
             deposit.reports = self._reports(upload)
+            upload.path.unlink(missing_ok=True)  # it can never be deposited: only its reports are kept
         previous = self.store.previous(deposit)
         if previous is not None:
             deposit.comparison = compare(previous, deposit)
@@ -123,9 +124,9 @@ class Desk:
 
     # --- publication ---------------------------------------------------------------------------
 
-    def publication(self, deposit: Deposit) -> dict | None:
+    def publication(self, deposit: Deposit, audit: bool = True) -> dict | None:
         """For a confirmed deposit: once a publication after it holds its content, the run, the time,
-        and what the warehouse recorded (audit.upload: status, account); else None."""
+        and (with `audit`) what the warehouse recorded in audit.upload (status, account); else None."""
         if not deposit.confirmed:
             return None
         manifest = read_manifest(self.settings)
@@ -133,7 +134,7 @@ class Desk:
             return None
         if (manifest.get("published_at") or "") < deposit.deposited_at:
             return None
-        recorded = self._audit_row(deposit)
+        recorded = self._audit_row(deposit) if audit else None
         return {
             "run_id": manifest.get("run_id"),
             "published_at": manifest.get("published_at"),
