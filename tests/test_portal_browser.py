@@ -194,6 +194,19 @@ def test_a_steward_checks_fixes_deposits_and_follows_a_file_to_publication(runni
             page.goto(f"{url}/")
             expect(page.locator("body")).to_contain_text("publié le")
             shot(page, "accueil-historique")
+
+            # the plain form, in a browser without JavaScript
+            plain = browser.new_context(java_script_enabled=False, locale="fr-FR").new_page()
+            plain.set_default_timeout(60_000)
+            plain.goto(f"{url}/")
+            plain.fill("input[name=identifiant]", "ars72")
+            plain.fill("input[name=mot_de_passe]", PASSWORD)
+            plain.click("text=Se connecter")
+            plain.set_input_files("input[name=fichier]", str(broken))
+            plain.click("text=Vérifier le fichier")
+            expect(plain.locator("#verdict")).to_have_text("invalide")
+            expect(plain.locator("table.problemes")).to_contain_text("D4")
+            shot(plain, "sans-javascript")
         finally:
             browser.close()
 

@@ -467,7 +467,8 @@ def test_files_are_never_served_to_another_account(portal, tmp_path):
 
 def test_a_broken_file_gets_every_problem_with_its_cell_and_the_annotated_workbook(portal, tmp_path):
     csrf = signed_in(portal)
-    identifier, page = verdict(portal, broken_wave(tmp_path / "2024-06 casse.xlsx"), csrf)
+    broken = broken_wave(tmp_path / "2024-06 casse.xlsx")
+    identifier, page = verdict(portal, broken, csrf)
     text = text_of(page)
     assert "Verdict : invalide" in text
     assert "Contenu des cellules (4)" in text  # the three errors, and the note on rows left out of the rules
@@ -490,6 +491,15 @@ def test_a_broken_file_gets_every_problem_with_its_cell_and_the_annotated_workbo
     assert annotated["Réponses"]["D4"].comment is not None
     report = portal.get(f"/depots/{identifier}/rapport")
     assert "Fichier rejeté : 2024-06 casse.xlsx" in report.text and "Contenu des cellules :" in report.text
+    # sent again, the verdict comes from the ledger: the reports are written for this copy too
+    entries = sorted(portal.settings.ledger_dir.rglob("*.json"))
+    again, page = verdict(portal, broken, csrf)
+    assert sorted(portal.settings.ledger_dir.rglob("*.json")) == entries  # no new validation
+    assert again != identifier and "Verdict : invalide" in text_of(page)
+    copy = load_workbook(io.BytesIO(portal.get(f"/depots/{again}/classeur").content))
+    assert [row[5] for row in copy["Problèmes"].iter_rows(min_row=2, values_only=True)] == ["D4", "G6", "C10", None]
+    received = portal.settings.portal_dir / "depots" / "ars72" / identifier / "pharmacy_survey" / "2024-06 casse.xlsx"
+    assert not received.exists()  # a rejected original is not kept (it may hold personal data)
 
 
 def test_structure_problems_are_told_apart(portal, tmp_path):

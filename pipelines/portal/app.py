@@ -62,6 +62,7 @@ HERE = Path(__file__).parent
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 AUTO = "auto"  # the deposit form's choice "recognise the source from the headers"
 UNCONFIRMED_KEPT = dt.timedelta(days=7)
+SHOWN_PER_KIND = 1_000  # problems listed on the page per kind; all of them are in the report and the workbook
 
 
 def french_time(text: str | None) -> str:
@@ -322,6 +323,8 @@ async def deposit_page(request: Request, portal: Portal, account: Account) -> Re
         "structure": [p for p in problems if p.kind == "structure"],
         "contenu": [p for p in problems if p.kind != "structure"],
     }
+    hidden = {kind: max(0, len(listed) - SHOWN_PER_KIND) for kind, listed in groups.items()}
+    groups = {kind: listed[:SHOWN_PER_KIND] for kind, listed in groups.items()}
     changes = deposit.changes()
     levels: dict[str, list] = {}
     for change in changes:
@@ -334,6 +337,7 @@ async def deposit_page(request: Request, portal: Portal, account: Account) -> Re
         deposit=deposit,
         unit=desk.units.get(deposit.source_id),
         groups=groups,
+        hidden=hidden,
         levels=levels,
         changes=changes,
         publication=publication,

@@ -62,7 +62,10 @@ class Desk:
         for source_id in sources:
             path = folder / source_id / name
             path.parent.mkdir(exist_ok=True)
-            os.link(received, path)  # each source's verdict writes its reports beside its own copy
+            try:
+                os.link(received, path)  # each source's verdict writes its reports beside its own copy
+            except OSError:  # a file system without hard links
+                shutil.copyfile(received, path)
             unit = self.units[source_id]
             candidates.append(validate_upload(path, unit, self.reference, self.settings, sha256))
         upload = min(candidates, key=_fit)
