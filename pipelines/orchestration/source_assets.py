@@ -37,6 +37,7 @@ from pipelines.orchestration.keys import (
     upload_partitions,
 )
 from pipelines.orchestration.resources import ProjectResource, WarehouseResource
+from pipelines.validation.deposits import deposit_accounts
 from pipelines.validation.reports import report_text, retire_reports, write_rejection_report
 from pipelines.validation.uploads import scan_folder, sha_prefix
 from pipelines.validation.verdicts import (
@@ -178,7 +179,7 @@ def staging_asset(unit: SourceUnit, reference_tables: list[str]):
         with warehouse.connection() as connection:
             connection.begin()
             loaded = refresh_staging(connection, unit, uploads, full=full)
-            record_uploads(connection, uploads)
+            record_uploads(connection, uploads, deposit_accounts(settings.raw_dir / unit.source_id))
             results = [*upload_check_results(unit, uploads, refused), freshness_result(unit, uploads, dt.date.today())]
             record_checks(connection, unit.source_id, "fichier", results)
             connection.commit()
