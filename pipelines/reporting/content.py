@@ -63,9 +63,6 @@ DEFAULT_GROUP = {
     "crisis_exercise_status": "par statut",
 }
 IGNORED_CHECKS = {"fichiers_deposes_valides"}
-SEGMENT_ORDER: dict[
-    tuple[str, str], int
-] = {}  # (indicator, segment) -> rank in the catalogue, set per build  # a rejected file is reported with the uploads
 
 
 @dataclass
@@ -319,14 +316,28 @@ def period_start(day: dt.date, grain: str) -> dt.date:
 # --- building ---------------------------------------------------------------------------------------
 
 
+class Series(dict):
+    """(indicator, level, code, segment) -> its values by period; segments in the catalogue's order."""
+
+    def __init__(self, snapshot: Snapshot):
+        super().__init__()
+        for value in snapshot.values:
+            self.setdefault((value.indicator_id, value.level, value.code, value.segment), []).append(value)
+        for values in self.values():
+            values.sort(key=lambda v: v.period)
+        self.order = {key: rank for rank, key in enumerate(snapshot.segment_labels)}
+
+    def rank(self, indicator_id: str, segment: str | None) -> tuple:
+        return (segment is not None, self.order.get((indicator_id, segment), 999), segment or "")
+
+    def segments(self, indicator_id: str, territory: tuple[str, str]) -> list[str | None]:
+        """Segments held at the territory: the whole first, then the catalogue's order."""
+        present = [key[3] for key in self if key[0] == indicator_id and (key[1], key[2]) == territory]
+        return sorted(present, key=lambda s: self.rank(indicator_id, s))
+
+
 def build_content(snapshot: Snapshot, built_at: dt.datetime | None = None) -> Pack:
-    SEGMENT_ORDER.clear()
-    SEGMENT_ORDER.update({key: rank for rank, key in enumerate(snapshot.segment_labels)})
-    series: dict[tuple, list[Value]] = defaultdict(list)  # (indicator, level, code, segment) -> by period
-    for value in snapshot.values:
-        series[(value.indicator_id, value.level, value.code, value.segment)].append(value)
-    for values in series.values():
-        values.sort(key=lambda v: v.period)
+    series = Series(snapshot)
     sections = [_section(number, title, snapshot, series) for number, title in sorted(_objectives(snapshot).items())]
     return Pack(
         snapshot=snapshot,
@@ -348,7 +359,7 @@ def _objectives(snapshot: Snapshot) -> dict[int, str]:
     return found
 
 
-def _section(number: int, title: str, snapshot: Snapshot, series: dict[tuple, list[Value]]) -> Section:
+def _section(number: int, title: str, snapshot: Snapshot, series: Series) -> Section:
     indicators = [i for i in snapshot.indicators if i.objective == number]
     roadmap = [r for r in snapshot.roadmap if r.objective == number]
     section = Section(number, title, indicators, roadmap=roadmap)
@@ -363,12 +374,10 @@ def _section(number: int, title: str, snapshot: Snapshot, series: dict[tuple, li
     return section
 
 
-def _figures(
-    indicator: IndicatorInfo, snapshot: Snapshot, series: dict[tuple, list[Value]]
-) -> tuple[list[Figure], list[Figure]]:
+def _figures(indicator: IndicatorInfo, snapshot: Snapshot, series: Series) -> tuple[list[Figure], list[Figure]]:
     """Headline figures at the territory the roadmap publishes (else the nearest holding values), and the
     same figures at the other territories in scope."""
-    territories = [t for t in snapshot.scope.territories() if _segments(indicator.id, t, series)]
+    territories = [t for t in snapshot.scope.territories() if series.segments(indicator.id, t)]
     if not territories:
         return [], []
     published = [r for r in snapshot.roadmap if r.indicator_id == indicator.id and r.nature == "constat"]
@@ -387,18 +396,12 @@ def _figures(
     return figures, others
 
 
-def _segments(indicator_id: str, territory: tuple[str, str], series: dict[tuple, list[Value]]) -> list[str | None]:
-    """Segments held at the territory: the whole first, then the catalogue's order."""
-    present = [key[3] for key in series if key[0] == indicator_id and (key[1], key[2]) == territory]
-    return sorted(present, key=lambda s: (s is not None, SEGMENT_ORDER.get((indicator_id, s), 999), s or ""))
-
-
 def _headline_segments(
-    indicator: IndicatorInfo, territory: tuple[str, str], series: dict[tuple, list[Value]], wanted: set
+    indicator: IndicatorInfo, territory: tuple[str, str], series: Series, wanted: set
 ) -> list[str | None]:
     """The whole (segment NULL) and the segments the roadmap publishes; every segment when there is no whole
     (crisis exercises by status), in the catalogue's order."""
-    present = _segments(indicator.id, territory, series)
+    present = series.segments(indicator.id, territory)
     if None not in present:
         return present
     return [None] + [s for s in present if s is not None and s in wanted]
@@ -409,7 +412,7 @@ def _figure(
     territory: tuple[str, str],
     segment: str | None,
     snapshot: Snapshot,
-    series: dict[tuple, list[Value]],
+    series: Series,
 ) -> Figure:
     values = series.get((indicator.id, *territory, segment), [])
     current = values[-1] if values else None
@@ -467,9 +470,7 @@ def _status(figure: Figure) -> str:
     return f"{trend} ; cible {'atteinte' if reached else 'non atteinte'}"
 
 
-def _charts(
-    section: Section, indicator: IndicatorInfo, headline: Figure, snapshot: Snapshot, series: dict[tuple, list[Value]]
-) -> None:
+def _charts(section: Section, indicator: IndicatorInfo, headline: Figure, snapshot: Snapshot, series: Series) -> None:
     territory = (headline.level, headline.code)
     place = headline.territory
     count_names = COUNT_NAMES.get(indicator.id, DEFAULT_COUNT_NAMES)
@@ -560,7 +561,7 @@ def _charts(
     period = max(v.period for v in by_segment.values())
     current = {s: v for s, v in by_segment.items() if v.period == period}
     groups: dict[str, list[str]] = defaultdict(list)
-    for segment in _segments(indicator.id, territory, {(indicator.id, *territory, s): [] for s in current}):
+    for segment in sorted(current, key=lambda s: series.rank(indicator.id, s)):
         prefix = segment.split("_", 1)[0]
         group = SEGMENT_GROUPS.get(prefix) if "_" in segment else None
         groups[group or DEFAULT_GROUP.get(indicator.id, "par segment")].append(segment)

@@ -39,7 +39,7 @@ section { background: #fff; border: 1px solid var(--line); border-radius: 8px; p
 .figure { border: 1px solid var(--line); border-radius: 8px; padding: 12px; }
 .headline { margin: 4px 0; }
 .headline .value { font-size: 1.9rem; font-weight: 700; color: var(--accent); }
-.headline .ratio { font-size: 1rem; color: var(--muted); }
+.headline .ratio { font-size: 1rem; color: var(--muted); white-space: nowrap; }
 .figure p { margin: 2px 0; font-size: .9rem; }
 .where { font-weight: 600; }
 .roadmap { color: #37474f; }
