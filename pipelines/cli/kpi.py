@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
-import duckdb
-
+from pipelines.foundation.files import write_atomically
 from pipelines.foundation.french import format_count, format_period, format_value
 from pipelines.foundation.settings import Settings
 from pipelines.foundation.text import word_key
+from pipelines.reporting.scope import LockedWarehouse, open_published, scope_of
 from pipelines.reporting.tables import EXCEL_FORMATS, csv_text, write_workbook
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -29,7 +28,16 @@ LEVELS = {
     "interco": "epci",
     "commune": "commune",
     "communes": "commune",
+    "intercommunalite": "epci",
+    "intercommunalites": "epci",
+    "epcis": "epci",
+    "france": "france",
+    "pays": "france",
 }
+LEVEL_NAMES = "région, département, EPCI, commune, France"
+# Excel display format of the value column, by unit
+VALUE_FORMATS = {"taux": EXCEL_FORMATS["taux"], "nombre": EXCEL_FORMATS["nombre"], "moyenne": "0.0"}
+PERIOD_FORMATS = {"mois": EXCEL_FORMATS["mois"], "trimestre": EXCEL_FORMATS["mois"], "annee": "yyyy"}
 COLUMNS = (
     "objectif",
     "indicateur",
@@ -77,24 +85,7 @@ ORDER BY objectif, indicateur, niveau, territoire, periode, segment NULLS FIRST
 """
 
 
-class LockedWarehouse(RuntimeError):
-    pass
-
-
-def open_published(path: Path) -> duckdb.DuckDBPyConnection:
-    """The published warehouse, read-only; a French message when someone holds it read-write."""
-    try:
-        return duckdb.connect(str(path), read_only=True)
-    except duckdb.IOException as error:
-        if "lock" not in str(error).lower():
-            raise
-        holder = str(error).split("(PID", 1)[-1].split(")")[0].strip() if "PID" in str(error) else "?"
-        raise LockedWarehouse(
-            f"L'entrepôt publié est ouvert en écriture par un autre programme (processus {holder}) : il ne peut "
-            "pas être lu pendant ce temps. Ce programme doit l'ouvrir en lecture seule : "
-            "duckdb -readonly warehouse/esante.duckdb, ou duckdb.connect(..., read_only=True) ; "
-            "DBeaver : propriété duckdb.read_only = true. Fermez-le, puis relancez."
-        ) from None
+__all__ = ["LockedWarehouse", "command_kpi", "open_published"]
 
 
 def command_kpi(args, settings: Settings) -> int:
@@ -106,29 +97,36 @@ def command_kpi(args, settings: Settings) -> int:
     if args.level:
         level = LEVELS.get(word_key(args.level))
         if level is None:
-            print(
-                f"Niveau inconnu : « {args.level} ». Niveaux possibles : région, département, EPCI, commune.",
-                file=sys.stderr,
-            )
+            print(f"Niveau inconnu : « {args.level} ». Niveaux possibles : {LEVEL_NAMES}.", file=sys.stderr)
             return EXIT_USAGE
+    if args.format == "xlsx" and not args.output:
+        print(
+            "--format xlsx écrit un classeur : donnez son nom avec --sortie, par exemple --sortie indicateurs.xlsx.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         connection = open_published(path)
     except LockedWarehouse as locked:
         print(str(locked), file=sys.stderr)
         return EXIT_REJECTED
     with connection:
-        known = [r[0] for r in connection.execute("SELECT indicator_id FROM kpi.indicator ORDER BY 1").fetchall()]
-        if args.indicator and args.indicator not in known:
-            print(
-                f"Indicateur inconnu : « {args.indicator} ». Indicateurs possibles : {', '.join(known)}.",
-                file=sys.stderr,
-            )
+        known = dict(
+            connection.execute(
+                "SELECT indicator_id, label FROM kpi.indicator ORDER BY objective, indicator_id"
+            ).fetchall()
+        )
+        indicator = args.indicator.strip().lower() if args.indicator else None
+        if indicator and indicator not in known:
+            listed = "\n".join(f"  {i} : {label}" for i, label in known.items())
+            print(f"Indicateur inconnu : « {args.indicator} ». Indicateurs possibles :\n{listed}", file=sys.stderr)
             return EXIT_USAGE
-        scope = _scope(settings.territory_code, connection)
+        found = scope_of(settings.territory_code, connection)
+        scope = (found.level, found.code, found.region)
         rows = connection.execute(
             QUERY.format(columns=", ".join(COLUMNS), view="v_series" if args.all_periods else "v_dernieres_valeurs"),
             {
-                "indicator": args.indicator,
+                "indicator": indicator,
                 "level": level,
                 "scope_level": scope[0],
                 "scope_code": scope[1],
@@ -144,30 +142,43 @@ def command_kpi(args, settings: Settings) -> int:
     elif args.format == "csv":
         text = csv_text(HEADERS, rows)
         if args.output:
-            args.output.write_text(text, encoding="utf-8")
+            write_atomically(args.output, text)
+            print(f"Fichier CSV écrit : {args.output} ({len(rows)} ligne(s)).", file=sys.stderr)
         else:
             sys.stdout.write(text)
     elif args.format == "xlsx":
-        output = args.output or Path("indicateurs.xlsx")
-        formats = {10: EXCEL_FORMATS["nombre"], 11: EXCEL_FORMATS["nombre"], 6: EXCEL_FORMATS["date"]}
-        write_workbook(output, "Indicateurs", HEADERS, rows, formats, widths={2: 50, 5: 28, 14: 14, 15: 40})
-        print(f"Classeur écrit : {output} ({len(rows)} ligne(s)).")
+        formats = {10: EXCEL_FORMATS["nombre"], 11: EXCEL_FORMATS["nombre"]}
+        unit_column, grain_column = COLUMNS.index("unite"), COLUMNS.index("grain")
+        write_workbook(
+            args.output,
+            "Indicateurs",
+            HEADERS,
+            rows,
+            formats,
+            widths={2: 50, 5: 28, 14: 14, 15: 40},
+            row_formats={
+                6: lambda row: PERIOD_FORMATS.get(row[grain_column], EXCEL_FORMATS["date"]),
+                12: lambda row: VALUE_FORMATS.get(row[unit_column], EXCEL_FORMATS["decimal"]),
+            },
+        )
+        print(f"Classeur écrit : {args.output} ({len(rows)} ligne(s)).")
     else:
         print_table(records)
     return EXIT_OK
 
 
 def print_table(records: list[dict]) -> None:
-    headers = ("indicateur", "territoire", "période", "segment", "numérateur", "dénominateur", "valeur")
+    headers = ("indicateur", "territoire", "période", "segment", "numérateur", "dénominateur", "valeur", "identifiant")
     lines = [
         (
-            r["indicateur"],
+            r["libelle"],
             r["territoire"] or r["code_territoire"],
             format_period(r["periode"], r["grain"]),
             r["segment_libelle"] or r["segment"] or "",
             format_count(r["numerateur"]),
             format_count(r["denominateur"]),
             format_value(r["valeur"], r["unite"]) if r["valeur"] is not None else f"non défini : {r['note']}",
+            r["indicateur"],
         )
         for r in records
     ]
@@ -175,9 +186,3 @@ def print_table(records: list[dict]) -> None:
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
     for line in lines:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)))
-
-
-def _scope(territory_code: str, connection: duckdb.DuckDBPyConnection) -> tuple:
-    from pipelines.cli.report import _scope as scope
-
-    return tuple(scope(territory_code, connection))

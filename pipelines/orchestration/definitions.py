@@ -24,6 +24,7 @@ from pipelines.orchestration.keys import (
     validation_job_name,
 )
 from pipelines.orchestration.recovery import build_recovery_sensor
+from pipelines.orchestration.report_assets import REPORTS_KEY, committee_pack
 from pipelines.orchestration.resources import ProjectResource, WarehouseResource
 from pipelines.orchestration.schedules import build_nightly_schedule
 from pipelines.orchestration.sensors import build_upload_sensor
@@ -55,7 +56,11 @@ def build_jobs(units: list[SourceUnit], reference_names: list[str]) -> list:
             define_asset_job(
                 refresh_job_name(unit),
                 selection=AssetSelection.assets(
-                    *(reference_key(t) for t in reference_names), staging_key(unit), kpi_key(unit), PUBLICATION_KEY
+                    *(reference_key(t) for t in reference_names),
+                    staging_key(unit),
+                    kpi_key(unit),
+                    PUBLICATION_KEY,
+                    REPORTS_KEY,
                 ),
                 tags=WRITER_TAG,
                 description=f"Charge les nouveaux fichiers de « {unit.label} », recalcule ses indicateurs et publie "
@@ -90,6 +95,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             reference_asset(tables),
             *(a for unit in units for a in build_source_assets(unit, names)),
             publication_asset(units, tables),
+            committee_pack,
         ],
         jobs=jobs,
         schedules=[build_nightly_schedule(units, project.settings)],

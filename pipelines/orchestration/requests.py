@@ -25,6 +25,7 @@ from pipelines.orchestration.keys import (
     reference_key,
     staging_key,
 )
+from pipelines.orchestration.report_assets import REPORTS_KEY
 from pipelines.validation.ledger import Ledger
 from pipelines.validation.uploads import list_uploads
 from pipelines.validation.verdicts import validated_uploads
@@ -68,9 +69,15 @@ def month_range_tags(unit: SourceUnit, touched: list[str], settings: Settings) -
 
 
 def refresh_selection(unit: SourceUnit, with_indicators: bool, reference_keys: list[AssetKey]) -> list[AssetKey]:
-    """What a refresh materializes: the source's rows, its indicators, the publication (and the
-    reference tables only when they are not loaded yet or their files changed)."""
-    return [*reference_keys, staging_key(unit), *([kpi_key(unit)] if with_indicators else []), PUBLICATION_KEY]
+    """What a refresh materializes: the source's rows, its indicators, the publication and the committee
+    pack (and the reference tables only when they are not loaded yet or their files changed)."""
+    return [
+        *reference_keys,
+        staging_key(unit),
+        *([kpi_key(unit)] if with_indicators else []),
+        PUBLICATION_KEY,
+        REPORTS_KEY,
+    ]
 
 
 def rebuild_request(units: list[SourceUnit], settings: Settings, *, validate_missing: bool = True) -> RunRequest:

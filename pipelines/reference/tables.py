@@ -189,6 +189,34 @@ SHARED_TABLES: tuple[ReferenceTable, ...] = (
         "cog2025_regions.csv",
         "Régions de France (COG 2025) : code et nom.",
     ),
+    ReferenceTable(
+        "feuille_de_route",
+        "feuille_de_route_2025_2026.csv",
+        "Chiffres publiés par la feuille de route e-santé Sarthe 2025-2026 (constats et cibles), tels qu'écrits, "
+        "avec leur indicateur, leur territoire, leur date et l'endroit du document : le dossier du comité les "
+        "place à côté des valeurs de l'entrepôt.",
+        ("objective", "numerator", "denominator"),
+        column_descriptions={
+            "indicator_id": "Indicateur de l'entrepôt auquel le chiffre se rapporte (kpi.indicator).",
+            "objective": "Numéro de l'objectif de la feuille de route (1 à 8).",
+            "territory_level": "Niveau territorial du chiffre : region, departement, epci ou commune.",
+            "territory_code": "Code du territoire du chiffre (72 = Sarthe, 52 = Pays de la Loire).",
+            "segment": "Segment de l'indicateur (vide = ensemble), comme dans kpi.indicator_value.",
+            "period": "Date du chiffre (AAAA-MM-JJ : premier jour du mois, jour d'un état ou d'un événement) ; vide "
+            "quand le document ne la donne pas.",
+            "period_grain": "Ce que désigne la date : mois, date (un jour), trimestre ou annee.",
+            "nature": "constat (chiffre observé publié) ou objectif (cible fixée par la feuille de route).",
+            "numerator": "Numérateur publié (entier), s'il l'est.",
+            "denominator": "Dénominateur publié (entier), s'il l'est.",
+            "value": "Valeur publiée, point décimal (un taux entre 0 et 1 : 0.69 pour 69 %) ; vide si le document "
+            "n'en donne pas de lisible.",
+            "unit": "Unité de la valeur (taux, nombre, par habitant, moyenne).",
+            "published_text": "Texte du document tel que publié.",
+            "document": "Document source.",
+            "section": "Partie du document (objectif et encadré) où le chiffre est publié.",
+            "note": "Remarque sur la lecture du chiffre (incohérence, lecture ambiguë).",
+        },
+    ),
 )
 
 

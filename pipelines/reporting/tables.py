@@ -10,13 +10,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pipelines.foundation.files import atomic_path
 
 # display format per kind of column (Excel shows them with the reader's French separators)
-EXCEL_FORMATS = {"taux": "0.0 %", "nombre": "# ##0", "decimal": "# ##0.00", "date": "dd/mm/yyyy", "mois": "mm/yyyy"}
+# (a format code is stored in Excel's invariant syntax: "," groups thousands, "." marks decimals; a French
+# Excel shows them as a space and a comma; a literal space in the code would not group the millions)
+EXCEL_FORMATS = {"taux": "0.0 %", "nombre": "#,##0", "decimal": "#,##0.00", "date": "dd/mm/yyyy", "mois": "mm/yyyy"}
 
 
 def csv_text(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -56,8 +58,10 @@ def write_sheet(
     rows: Sequence[Sequence[object]],
     formats: dict[int, str] | None = None,
     widths: dict[int, int] | None = None,
+    row_formats: dict[int, Callable[[Sequence[object]], str]] | None = None,
 ) -> None:
-    """Header, rows (texts kept as texts), number formats by column index, frozen header, filter."""
+    """Header, rows (texts kept as texts), number formats by column index (or per row: a value column
+    whose unit changes from row to row), frozen header, filter."""
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
@@ -72,6 +76,9 @@ def write_sheet(
     for index, number_format in (formats or {}).items():
         for (cell,) in sheet.iter_rows(min_row=2, min_col=index + 1, max_col=index + 1):
             cell.number_format = number_format
+    for index, format_of in (row_formats or {}).items():
+        for row, (cell,) in zip(rows, sheet.iter_rows(min_row=2, min_col=index + 1, max_col=index + 1)):
+            cell.number_format = format_of(row)
     for index in range(len(headers)):
         sheet.column_dimensions[get_column_letter(index + 1)].width = (widths or {}).get(index, 16)
     sheet.freeze_panes = "A2"
@@ -86,13 +93,14 @@ def write_workbook(
     rows: Sequence[Sequence[object]],
     formats: dict[int, str] | None = None,
     widths: dict[int, int] | None = None,
+    row_formats: dict[int, Callable[[Sequence[object]], str]] | None = None,
 ) -> Path:
     from openpyxl import Workbook
 
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title[:31]
-    write_sheet(sheet, headers, rows, formats, widths)
+    write_sheet(sheet, headers, rows, formats, widths, row_formats)
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
