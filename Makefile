@@ -9,7 +9,7 @@ export UV_COMPILE_BYTECODE := 1
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint ui docs clean
+.PHONY: install run test lint ui portail docs clean
 
 install: $(STAMP)
 
@@ -36,6 +36,10 @@ lint: $(STAMP)
 # The Dagster UI and daemon on 127.0.0.1:3000 with the project's instance (dagster.yaml, storage in .dagster/).
 ui: $(STAMP)
 	$(VENV)/bin/esante ui
+
+# The stewards' portal on 127.0.0.1:8000 (accounts: esante utilisateur ajouter NOM --sources …).
+portail: $(STAMP)
+	$(VENV)/bin/esante portail
 
 # docs/sources/ and warehouse/DICTIONNAIRE.md, generated from the units (a test fails when they are stale).
 docs: $(STAMP)

@@ -71,7 +71,8 @@ def main() -> None:
     work = arguments.work.resolve()
     shutil.rmtree(work, ignore_errors=True)
     settings = Settings.from_environment({"DAGSTER_HOME": str(work / "home")}).with_paths(
-        raw_dir=work / "raw", warehouse_path=work / "warehouse" / "esante.duckdb")
+        raw_dir=work / "raw", warehouse_path=work / "warehouse" / "esante.duckdb"
+    )
     write_samples(settings.raw_dir)
     env = {**os.environ, **settings.as_environment()}
     plain, _, first = timed([ESANTE, "run"], env)
@@ -89,11 +90,15 @@ def main() -> None:
         recovered += after.returncode == 0 and "✔ Entrepôt publié" in after.stdout
         noticed += "s'est arrêtée sans finir" in after.stdout
         times.append(seconds)
-    print(f"Exécutions tuées (SIGKILL à un moment tiré au hasard) : {arguments.kills} ; suivies d'un esante run "
-          f"réussi sans intervention : {recovered} sur {arguments.kills} ({noticed} exécution(s) interrompue(s) "
-          "signalée(s) et marquée(s) en échec).")
-    print(f"Temps de l'esante run qui suit : médiane {statistics.median(times):.1f} s, pire {max(times):.1f} s "
-          f"(esante run sans rien à réparer : {plain:.1f} s).")
+    print(
+        f"Exécutions tuées (SIGKILL à un moment tiré au hasard) : {arguments.kills} ; suivies d'un esante run "
+        f"réussi sans intervention : {recovered} sur {arguments.kills} ({noticed} exécution(s) interrompue(s) "
+        "signalée(s) et marquée(s) en échec)."
+    )
+    print(
+        f"Temps de l'esante run qui suit : médiane {statistics.median(times):.1f} s, pire {max(times):.1f} s "
+        f"(esante run sans rien à réparer : {plain:.1f} s)."
+    )
 
     garbage = work / "garbage" / "mes_statistics" / "MES national.csv"
     garbage.parent.mkdir(parents=True)
@@ -106,8 +111,10 @@ def main() -> None:
     garbage.write_bytes(header.encode() + text.tobytes())
     seconds, peak, result = timed([ESANTE, "validate", str(garbage)], env)
     verdict = next((line for line in result.stdout.splitlines() if line.startswith(("✘", "✔"))), result.stdout[:200])
-    print(f"Fichier de 200 Mo de texte aléatoire sous un en-tête MES valide : {verdict} en {seconds:.1f} s, "
-          f"mémoire résidente au plus {peak / 1024**2:.0f} Mio (esante validate et ses processus enfants).")
+    print(
+        f"Fichier de 200 Mo de texte aléatoire sous un en-tête MES valide : {verdict} en {seconds:.1f} s, "
+        f"mémoire résidente au plus {peak / 1024**2:.0f} Mio (esante validate et ses processus enfants)."
+    )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,12 @@ class Daemon:
         self.home, self.log = home, log
         # the instance's storage is created once, before any process uses it: two processes creating a
         # fresh SQLite storage at once can both stamp its schema (alembic then sees two heads)
-        subprocess.run([sys.executable, "-c", "from dagster import DagsterInstance; DagsterInstance.get().dispose()"],
-                       env=self.env, check=True, timeout=300)
+        subprocess.run(
+            [sys.executable, "-c", "from dagster import DagsterInstance; DagsterInstance.get().dispose()"],
+            env=self.env,
+            check=True,
+            timeout=300,
+        )
 
     def start(self) -> Daemon:
         with self.log.open("a") as log:

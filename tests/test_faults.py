@@ -92,7 +92,7 @@ def test_a_daemon_killed_during_a_refresh_and_restarted_publishes_the_file_once(
     daemon = Daemon(settings, tmp_path / "home", tmp_path / "dev.log").start()
     try:
         with daemon.instance() as instance:
-            [sample] = copy_sample(settings, "pharmacy_survey")
+            copy_sample(settings, "pharmacy_survey")
             deadline = time.monotonic() + 300
             while time.monotonic() < deadline and not instance.get_runs(
                 filters=RunsFilter(job_name="refresh_pharmacy_survey", statuses=[DagsterRunStatus.STARTED])

@@ -37,18 +37,28 @@ def build_drop(folder: Path) -> tuple[list[Path], int]:
     for month in range(1, 21):
         wave = dt.date(2023 + (month - 1) // 12, (month - 1) % 12 + 1, 1)
         count = 20 + month
-        files.append(build_pharmacy_wave(
-            survey / f"{wave:%Y-%m} vague.xlsx", pharmacies[month : month + count],
-            mssante_count=count // 2 + month % 5, fax_count=count - month, wave=wave, seed=month,
-        ))
+        files.append(
+            build_pharmacy_wave(
+                survey / f"{wave:%Y-%m} vague.xlsx",
+                pharmacies[month : month + count],
+                mssante_count=count // 2 + month % 5,
+                fax_count=count - month,
+                wave=wave,
+                seed=month,
+            )
+        )
     duplicate = survey / "copie de 2023-01 vague.xlsx"
     shutil.copy2(files[0], duplicate)
     files.append(duplicate)
     invalid = [
         hostile.write_pdf_as_xlsx(survey, "2024-09 rapport.xlsx"),
         hostile.write_empty_csv(survey, "2024-10 vide.csv"),
-        hostile.write_survey_xlsx(survey, "2024-11 fautes.xlsx", [["720008994", "P", "Bientôt", "Non"]],
-                                  ["FINESS", "Raison sociale", "MSSanté", "Fax"]),
+        hostile.write_survey_xlsx(
+            survey,
+            "2024-11 fautes.xlsx",
+            [["720008994", "P", "Bientôt", "Non"]],
+            ["FINESS", "Raison sociale", "MSSanté", "Fax"],
+        ),
     ]
     care = folder / "care_registrations"
     care.mkdir()
@@ -112,7 +122,8 @@ def test_thirty_uploads_at_once_and_a_restart_each_processed_exactly_once(tmp_pa
     assert len(partitions) == 29 and len(set(partitions)) == 29  # each upload validated exactly once
     failed = [r for r in runs if r.status != DagsterRunStatus.SUCCESS]
     assert sorted(r.job_name for r in failed) == sorted(  # a rejected upload fails its validation, nothing else
-        r.job_name for r in validations if r.status == DagsterRunStatus.FAILURE)
+        r.job_name for r in validations if r.status == DagsterRunStatus.FAILURE
+    )
     assert len(failed) == invalid, (tmp_path / "dev.log").read_text()[-3000:]
     refreshes = [r for r in runs if r.job_name.startswith("refresh_")]
     assert len(refreshes) < 29  # drops close together joined a waiting refresh
@@ -124,7 +135,10 @@ def test_thirty_uploads_at_once_and_a_restart_each_processed_exactly_once(tmp_pa
     output = tmp_path / "esante_run.log"  # a file, not a pipe: log watchers may outlive the command
     with output.open("w") as log:
         completed = subprocess.run(
-            [str(Path(sys.executable).parent / "esante"), "run"], stdout=log, stderr=subprocess.STDOUT, timeout=600,
+            [str(Path(sys.executable).parent / "esante"), "run"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=600,
             env={**os.environ, **reference.as_environment()},
         )
     assert completed.returncode == 0, output.read_text()[-3000:]

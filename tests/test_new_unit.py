@@ -90,8 +90,13 @@ def test_a_new_unit_in_a_temporary_package_works_end_to_end_without_any_other_ed
     (raw / "2025-03 visio.csv").write_text("Commune;Consultations\n72181;40\n72003;2\n", encoding="utf-8")
     (raw / "2025-04 visio.csv").write_text("Commune;Consultations\n72181;35\n99999;oui\n", encoding="utf-8")
     warehouse = tmp_path / "warehouse" / "esante.duckdb"
-    env = {**os.environ, "ESANTE_UNIT_DIRS": str(units), "ESANTE_RAW_DIR": str(tmp_path / "raw"),
-           "ESANTE_WAREHOUSE": str(warehouse), "DAGSTER_HOME": str(tmp_path / "home")}
+    env = {
+        **os.environ,
+        "ESANTE_UNIT_DIRS": str(units),
+        "ESANTE_RAW_DIR": str(tmp_path / "raw"),
+        "ESANTE_WAREHOUSE": str(warehouse),
+        "DAGSTER_HOME": str(tmp_path / "home"),
+    }
     esante = str(Path(sys.executable).parent / "esante")
     run = subprocess.run([esante, "run"], capture_output=True, text=True, timeout=600, env=env)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -100,9 +105,11 @@ def test_a_new_unit_in_a_temporary_package_works_end_to_end_without_any_other_ed
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         assert connection.execute(
             "SELECT numerateur, valeur_affichee, territoire FROM kpi.v_objectif_6_telesante "
-            "WHERE indicateur = 'visio_consultations'").fetchall() == [(42, "42", "Sarthe")]
-        assert connection.execute("SELECT source_id FROM kpi.indicator WHERE indicator_id = 'visio_consultations'"
-                                  ).fetchall() == [("visio_count",)]
+            "WHERE indicateur = 'visio_consultations'"
+        ).fetchall() == [(42, "42", "Sarthe")]
+        assert connection.execute(
+            "SELECT source_id FROM kpi.indicator WHERE indicator_id = 'visio_consultations'"
+        ).fetchall() == [("visio_count",)]
         comment = connection.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 'visio_count'").fetchall()
         assert comment == [("Téléconsultations par commune (unité de test).",)]
     # the sensor watches its folder, and its contract page is generated like the others'
@@ -117,8 +124,14 @@ def test_a_new_unit_in_a_temporary_package_works_end_to_end_without_any_other_ed
         page = source_page(next(u for u in discover_units() if u.source_id == "visio_count"), reference_data(sys.argv[2]))
         print(json.dumps({"units": units, "new": sorted(scan.new), "page": page}))
     """)
-    found = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "raw"), str(PROJECT_ROOT / "reference")],
-                           capture_output=True, text=True, timeout=120, env=env, cwd=PROJECT_ROOT)
+    found = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path / "raw"), str(PROJECT_ROOT / "reference")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=PROJECT_ROOT,
+    )
     assert found.returncode == 0, found.stderr
     report = json.loads(found.stdout)
     assert "visio_count" in report["units"] and report["new"] == ["visio_count"]

@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 import polars as pl
-import pytest
 from openpyxl import Workbook, load_workbook
 
 from assets.pharmacy_survey.sample import build_pharmacy_wave, load_sarthe_pharmacies
 from pipelines.contract import unit_by_id
-from pipelines.foundation.problems import Problem, errors, warnings
+from pipelines.foundation.problems import Problem, errors
 from pipelines.validation.parse import parse_upload
 from pipelines.warehouse.database import ensure_schema
 from pipelines.warehouse.indicators import compute_indicators
@@ -53,7 +52,9 @@ def test_a_care_follow_up_with_both_finess_ej_and_et_is_read_with_the_ej_kept(tm
     """The regional follow-ups carry « FINESS EJ » and « N° FINESS ET »: the ET is the row's key, the EJ
     is kept; a row with only its EJ is matched to the EJ's single establishment in the reference."""
     known = reference.table("finess_sante_pdl")
-    single = known.group_by("nofinessej").agg(pl.len().alias("n"), pl.col("nofinesset").first()).filter(pl.col("n") == 1)
+    single = (
+        known.group_by("nofinessej").agg(pl.len().alias("n"), pl.col("nofinesset").first()).filter(pl.col("n") == 1)
+    )
     only_ej, its_et = single.row(0)[0], single.row(0)[2]
     source = load_workbook(sample_path("care_registrations"))
     detail = source["Suivi établissements"]
@@ -74,8 +75,11 @@ def test_a_care_follow_up_with_both_finess_ej_and_et_is_read_with_the_ej_kept(tm
     assert upload.frame.filter(pl.col("source_row") == rows[0])["finess"].item() == its_et  # matched through FINESS
     assert upload.frame["finess_ej"].null_count() < upload.rows // 2  # the EJ is kept beside the ET
     values = care_values(upload)
-    total = values.filter((pl.col("indicator_id") == "care_registration_rate") & (pl.col("territory_level") == "region")
-                          & pl.col("segment").is_null())
+    total = values.filter(
+        (pl.col("indicator_id") == "care_registration_rate")
+        & (pl.col("territory_level") == "region")
+        & pl.col("segment").is_null()
+    )
     registered = sum(1 for row in rows if str(detail.cell(row, 7).value).strip().lower() in ("oui", "o", "x", "1"))
     assert total.select("numerator", "denominator").row(0) == (registered, len(rows))
 
@@ -85,8 +89,15 @@ def test_a_care_follow_up_with_both_finess_ej_and_et_is_read_with_the_ej_kept(tm
 
 def test_a_response_dated_in_the_future_is_rejected_naming_its_cell(tmp_path, reference, settings):
     pharmacies = load_sarthe_pharmacies()[:6]
-    path = build_pharmacy_wave(tmp_path / "2026-10 vague.xlsx", pharmacies, mssante_count=3, fax_count=3,
-                               wave=dt.date(2026, 10, 1), personal_data=False, yes_no_variants=False)
+    path = build_pharmacy_wave(
+        tmp_path / "2026-10 vague.xlsx",
+        pharmacies,
+        mssante_count=3,
+        fax_count=3,
+        wave=dt.date(2026, 10, 1),
+        personal_data=False,
+        yes_no_variants=False,
+    )
     book = load_workbook(path)
     sheet = book.active
     date_column = next(c.column for c in sheet[3] if c.value == "Horodateur")
@@ -98,11 +109,13 @@ def test_a_response_dated_in_the_future_is_rejected_naming_its_cell(tmp_path, re
     assert "15/01/2027" in future.message and "à venir" in future.message
 
 
-def test_a_wave_named_2025_03_whose_answers_date_from_june_2024_is_warned_naming_both_months(tmp_path, reference,
-                                                                                              settings):
+def test_a_wave_named_2025_03_whose_answers_date_from_june_2024_is_warned_naming_both_months(
+    tmp_path, reference, settings
+):
     pharmacies = load_sarthe_pharmacies()[:8]
-    path = build_pharmacy_wave(tmp_path / "2025-03 relance.xlsx", pharmacies, mssante_count=4, fax_count=4,
-                               wave=dt.date(2024, 6, 1))  # every answer dated June 2024
+    path = build_pharmacy_wave(
+        tmp_path / "2025-03 relance.xlsx", pharmacies, mssante_count=4, fax_count=4, wave=dt.date(2024, 6, 1)
+    )  # every answer dated June 2024
     upload = parse_upload(path, SURVEY, reference, settings.limits)
     [warning] = [p for p in upload.problems if p.check == "vague_et_reponses"]
     assert not warning.is_error and "03/2025" in warning.message and "06/2024" in warning.message
@@ -115,8 +128,15 @@ def test_a_wave_named_2025_03_whose_answers_date_from_june_2024_is_warned_naming
 
 def test_format_value_and_rule_problems_are_reported_together(tmp_path, reference, settings):
     pharmacies = [p["finess"] for p in load_sarthe_pharmacies()[:8]]
-    headers = ["N° FINESS", "Raison sociale", "Code commune", "Équipée MSSanté", "Opérateur MSSanté", "Possède un fax",
-               "Nombre de fax envoyés par semaine"]
+    headers = [
+        "N° FINESS",
+        "Raison sociale",
+        "Code commune",
+        "Équipée MSSanté",
+        "Opérateur MSSanté",
+        "Possède un fax",
+        "Nombre de fax envoyés par semaine",
+    ]
     rows = [[f, f"Pharmacie {i}", None, "Oui", "Mailiz", "Non", 2] for i, f in enumerate(pharmacies)]
     rows[5][0] = "440000016"  # A7: a FINESS of another département (a rule against the reference)
     rows[7][6] = "beaucoup"  # G9: a text in an integer column (a format problem)
@@ -146,7 +166,10 @@ def test_a_long_list_is_capped_with_its_total(tmp_path, reference, settings):
 def test_messages_end_their_sentence_and_name_the_pharmacy_of_the_row(tmp_path, reference, settings):
     pharmacies = load_sarthe_pharmacies()[:3]
     wrong = pharmacies[0]["finess"][:8] + str((int(pharmacies[0]["finess"][8]) + 1) % 10)
-    rows = [[wrong, "Pharmacie du Centre", "Oui", "Non"], [pharmacies[1]["finess"], "Pharmacie de la Gare", "Bof", "Non"]]
+    rows = [
+        [wrong, "Pharmacie du Centre", "Oui", "Non"],
+        [pharmacies[1]["finess"], "Pharmacie de la Gare", "Bof", "Non"],
+    ]
     path = survey(tmp_path, "2025-02 vague.xlsx", rows, ["FINESS", "Raison sociale", "MSSanté", "Fax"])
     upload = parse_upload(path, SURVEY, reference, settings.limits)
     by_cell = {p.cell: p for p in errors(upload.problems)}
@@ -165,8 +188,12 @@ def test_a_utf16_csv_is_told_to_be_saved_as_utf8(tmp_path, reference, settings):
 
 
 def test_a_header_cell_that_joins_two_columns_is_named_as_such(tmp_path, reference, settings):
-    path = survey(tmp_path, "2025-02 vague.xlsx", [["720008994", "P", "Oui / Non"]],
-                  ["FINESS", "Raison sociale", "Équipée MSSanté / Possède un fax"])
+    path = survey(
+        tmp_path,
+        "2025-02 vague.xlsx",
+        [["720008994", "P", "Oui / Non"]],
+        ["FINESS", "Raison sociale", "Équipée MSSanté / Possède un fax"],
+    )
     upload = parse_upload(path, SURVEY, reference, settings.limits)
     [joined] = [p for p in upload.problems if p.check == "entete_fusionnee"]
     assert joined.column == "Équipée MSSanté / Possède un fax" and joined.kind == "structure"
@@ -177,10 +204,18 @@ def test_a_header_cell_that_joins_two_columns_is_named_as_such(tmp_path, referen
 def test_a_newline_in_a_file_name_does_not_cut_the_console_summary(tmp_path):
     folder = tmp_path / "pharmacy_survey"
     folder.mkdir()
-    path = hostile.write_survey_xlsx(folder, "2025-02 vague\nfausse.xlsx", [["720008994", "P", "Bientôt", "Non"]],
-                                     ["FINESS", "Raison sociale", "MSSanté", "Fax"])
-    result = subprocess.run([str(Path(sys.executable).parent / "esante"), "validate", str(path)], capture_output=True,
-                            text=True, timeout=120)
+    path = hostile.write_survey_xlsx(
+        folder,
+        "2025-02 vague\nfausse.xlsx",
+        [["720008994", "P", "Bientôt", "Non"]],
+        ["FINESS", "Raison sociale", "MSSanté", "Fax"],
+    )
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "esante"), "validate", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert "2025-02 vague\\nfausse.xlsx" in result.stdout
     lines = result.stdout.splitlines()

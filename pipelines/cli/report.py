@@ -46,6 +46,7 @@ def run_report(outcome: RunOutcome) -> str:
     settings = outcome.settings
     lines.append(f"✔ Entrepôt publié : {shown(settings.warehouse_path)}  (exécution Dagster {outcome.run_id[:8]})")
     lines.extend(f"! {note}" for note in outcome.notes)
+    lines.extend(f"! après la publication, {failure}" for failure in outcome.failures)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
         uploads = connection.execute(
             "SELECT source_id, file_name, status, message FROM audit.upload ORDER BY source_id, file_name"

@@ -16,6 +16,7 @@ from pipelines.foundation.settings import Settings
 from pipelines.orchestration.keys import (
     PUBLICATION_KEY,
     REBUILD_JOB,
+    REPORTS_KEY,
     kpi_key,
     reference_key,
     refresh_job_name,
@@ -24,7 +25,7 @@ from pipelines.orchestration.keys import (
     validation_job_name,
 )
 from pipelines.orchestration.recovery import build_recovery_sensor
-from pipelines.orchestration.report_assets import REPORTS_KEY, committee_pack
+from pipelines.orchestration.report_assets import committee_pack
 from pipelines.orchestration.resources import ProjectResource, WarehouseResource
 from pipelines.orchestration.schedules import build_nightly_schedule
 from pipelines.orchestration.sensors import build_upload_sensor

@@ -28,6 +28,7 @@ def reference_key(table: str) -> AssetKey:
 
 
 PUBLICATION_KEY = AssetKey(["warehouse", "published_warehouse"])
+REPORTS_KEY = AssetKey(["reports", "committee_pack"])  # the committee pack, rebuilt at each publication
 
 REBUILD_JOB = "rebuild_warehouse"
 

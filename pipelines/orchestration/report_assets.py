@@ -2,12 +2,10 @@
 (the rebuild, each source's refresh, the sensor's runs) rebuilds the HTML dashboard, the workbook and
 the PDF from the version it just published (pipelines/reporting/pack.py)."""
 
-from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
 
-from pipelines.orchestration.keys import PUBLICATION_KEY
+from pipelines.orchestration.keys import PUBLICATION_KEY, REPORTS_KEY
 from pipelines.orchestration.resources import ProjectResource
-
-REPORTS_KEY = AssetKey(["reports", "committee_pack"])
 
 
 @asset(

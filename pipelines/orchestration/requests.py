@@ -21,11 +21,11 @@ from pipelines.orchestration.keys import (
     PUBLICATION_KEY,
     RANGE_END_TAG,
     RANGE_START_TAG,
+    REPORTS_KEY,
     kpi_key,
     reference_key,
     staging_key,
 )
-from pipelines.orchestration.report_assets import REPORTS_KEY
 from pipelines.validation.ledger import Ledger
 from pipelines.validation.uploads import list_uploads
 from pipelines.validation.verdicts import validated_uploads
@@ -99,6 +99,7 @@ def rebuild_request(units: list[SourceUnit], settings: Settings, *, validate_mis
         *(reference_key(t) for t in reference.tables),
         *(k for u in units for k in (staging_key(u), kpi_key(u))),
         PUBLICATION_KEY,
+        REPORTS_KEY,
     ]
     if found:
         tags.update({RANGE_START_TAG: min(r[0] for r in found), RANGE_END_TAG: max(r[1] for r in found)})

@@ -11,7 +11,7 @@ from dagster import DagsterInstance
 
 from pipelines.contract.discovery import discover_units
 from pipelines.foundation.settings import Settings
-from pipelines.orchestration.keys import HOST_TAG, PID_TAG, REBUILD_JOB
+from pipelines.orchestration.keys import HOST_TAG, PID_TAG, PUBLICATION_KEY, REBUILD_JOB
 from pipelines.orchestration.recovery import fail_dead_runs
 from pipelines.orchestration.requests import rebuild_request
 
@@ -27,10 +27,11 @@ class RunOutcome:
     failures: list[str] = field(default_factory=list)  # French, one per failed step
     recovered: list[str] = field(default_factory=list)  # French, runs of dead processes failed at start
     notes: list[str] = field(default_factory=list)  # French, what the publication noticed
+    published_now: bool = False  # this run published a version (a later step, the committee pack, may fail)
 
     @property
     def published(self) -> bool:
-        return self.success and self.settings.warehouse_path.exists()
+        return self.published_now and self.settings.warehouse_path.exists()
 
 
 def first_line(text: str) -> str:
@@ -60,7 +61,7 @@ def rebuild(settings: Settings, instance: DagsterInstance | None = None) -> RunO
     finally:
         if owned:
             instance.dispose()
-    failures, notes = [], []
+    failures, notes, published_now = [], [], False
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
@@ -71,6 +72,7 @@ def rebuild(settings: Settings, instance: DagsterInstance | None = None) -> RunO
             error = getattr(event.event_specific_data, "error", None)
             failures.append(first_line(error.message.split(": ", 1)[-1] if error else ""))
         elif event.event_type_value == "ASSET_MATERIALIZATION":
+            published_now = published_now or event.asset_key == PUBLICATION_KEY
             metadata = event.event_specific_data.materialization.metadata
             if "remarques" in metadata:
                 notes += list(metadata["remarques"].value or [])

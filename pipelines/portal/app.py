@@ -23,7 +23,6 @@ import datetime as dt
 import logging
 import shutil
 import threading
-import time
 from functools import wraps
 from pathlib import Path
 
@@ -56,6 +55,7 @@ from pipelines.portal.security import (
     session_secret,
 )
 from pipelines.portal.store import AlreadyDeposited, Deposit
+from pipelines.validation.isolation import warm_up
 from pipelines.warehouse.preview import LEVEL_LABELS
 
 HERE = Path(__file__).parent
@@ -136,16 +136,6 @@ class Portal:
         return self.page(
             request, "erreur.html", status, account=account, title=titles.get(status, "Erreur"), message=message
         )
-
-
-def warm_up() -> None:
-    """Start the validation fork server now, in the background: it loads the parsing code once, and the
-    first verdict does not wait for it."""
-    from pipelines.validation.isolation import _context
-
-    process = _context().Process(target=time.sleep, args=(0,), daemon=True)
-    process.start()
-    process.join()
 
 
 def signed_in(handler):

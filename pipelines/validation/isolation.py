@@ -75,6 +75,14 @@ def _context() -> multiprocessing.context.BaseContext:
     return context
 
 
+def warm_up() -> None:
+    """Start the fork server now (a long-lived process such as the portal): it loads the parsing code once,
+    and the first verdict does not wait for it."""
+    process = _context().Process(target=time.sleep, args=(0,), daemon=True)
+    process.start()
+    process.join()
+
+
 def validate_upload(
     path: Path,
     unit: SourceUnit,
