@@ -150,9 +150,10 @@ def test_a_workbook_with_numbers_dates_and_french_formats(capsys, sample_warehou
         numerator, denominator, number = expected[key]
         assert (value["Numérateur"], value["Dénominateur"]) == (numerator, denominator)
         assert value["Valeur"] == pytest.approx(number)
-        unit_format = {"taux": "0.0 %", "par habitant": "#,##0.00"}[value["Unité"]]
+        unit_format = {"taux": "0.0 %", "par habitant": "#,##0.00", "nombre": "#,##0", "moyenne": "0.0"}[value["Unité"]]
         assert cells[column["Valeur"]].number_format == unit_format
-        assert cells[column["Période"]].number_format == "mm/yyyy"
+        period_format = {"mois": "mm/yyyy", "trimestre": "mm/yyyy", "date": "dd/mm/yyyy"}[value["Grain"]]
+        assert cells[column["Période"]].number_format == period_format
         assert cells[column["Numérateur"]].number_format == "#,##0"
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:")
 

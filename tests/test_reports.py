@@ -255,7 +255,7 @@ def test_the_workbook_holds_the_warehouse_values_and_a_native_chart_per_objectiv
                 "FROM kpi.v_series"
             ).fetchall()
         }
-    assert with_data == {2, 4, 7}
+    assert with_data >= {2, 4, 7}  # the pharmacy survey, MES and CARE at least
     for number, name in objective_sheets.items():
         if number in with_data:
             assert charts[name] >= 1, (name, charts)

@@ -83,4 +83,5 @@ def rebuild(settings: Settings, instance: DagsterInstance | None = None) -> RunO
         failures=failures,
         recovered=recovered,
         notes=notes,
+        published_now=published_now,
     )
