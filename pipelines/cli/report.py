@@ -6,27 +6,37 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.contract.discovery import discover_units
 from pipelines.foundation.french import format_period, format_ratio, format_value
 from pipelines.foundation.problems import printable
 from pipelines.orchestration.runs import RunOutcome
 
-# The latest value of each indicator for the territory in scope (and the région of a département).
+# The headline of each indicator: its latest value, at the widest level it has among the territory in
+# scope and its région (a regional programme such as CARE is read for the région); the value for all
+# (segment NULL), or its segments when it has none (crisis exercises by status). `esante kpi` gives the rest.
 SUMMARY_QUERY = """
-WITH latest AS (
-    SELECT *, row_number() OVER (
-        PARTITION BY indicator_id, territory_level, territory_code, segment ORDER BY period DESC) AS rank
-    FROM kpi.indicator_value
+WITH scoped AS (
+    SELECT v.*, CASE WHEN territory_level = 'region' THEN 0 ELSE 1 END AS breadth
+    FROM kpi.indicator_value AS v
     WHERE (territory_level = $level AND territory_code = $code)
        OR (territory_level = 'region' AND territory_code = $region)
+),
+headline_level AS (
+    SELECT indicator_id, min(breadth) AS breadth FROM scoped GROUP BY indicator_id
+),
+chosen AS (
+    SELECT s.*, bool_or(s.segment IS NULL) OVER (PARTITION BY s.indicator_id) AS has_overall,
+           row_number() OVER (PARTITION BY s.indicator_id, s.segment ORDER BY s.period DESC) AS rank
+    FROM scoped AS s JOIN headline_level USING (indicator_id, breadth)
 )
-SELECT i.objective, i.label, coalesce(t.nom, l.territory_code), l.period, i.period_grain, s.label AS segment,
-       l.numerator, l.denominator, l.value, l.unit, l.note
-FROM latest AS l
+SELECT i.objective, i.label, coalesce(t.nom, c.territory_code), c.period, i.period_grain, g.label AS segment,
+       c.numerator, c.denominator, c.value, c.unit, c.note
+FROM chosen AS c
 JOIN kpi.indicator AS i USING (indicator_id)
-LEFT JOIN kpi.indicator_segment AS s ON s.indicator_id = l.indicator_id AND s.segment = l.segment
-LEFT JOIN ref.territoire AS t ON t.niveau = l.territory_level AND t.code = l.territory_code
-WHERE rank = 1
-ORDER BY i.objective, l.indicator_id, l.territory_level DESC, l.segment NULLS FIRST
+LEFT JOIN kpi.indicator_segment AS g ON g.indicator_id = c.indicator_id AND g.segment = c.segment
+LEFT JOIN ref.territoire AS t ON t.niveau = c.territory_level AND t.code = c.territory_code
+WHERE c.rank = 1 AND (c.segment IS NULL OR NOT c.has_overall)
+ORDER BY i.objective, c.indicator_id, c.segment NULLS FIRST
 """
 
 
@@ -65,7 +75,7 @@ def run_report(outcome: RunOutcome) -> str:
         more = len(message.splitlines()) - 1 if message else 0
         lines.append(f"  ✘ {source_id}/{printable(name)} : {first}" + (f" (+{more} autre(s))" if more else ""))
     if values:
-        lines += ["", "Indicateurs (dernière période) :"]
+        lines += ["", "Indicateurs (dernière période ; détail par segment et territoire : esante kpi) :"]
     for objective, label, place, period, grain, segment, numerator, denominator, value, unit, note in values:
         ratio = f" ({format_ratio(numerator, denominator)})" if denominator is not None else ""
         shown_value = format_value(value, unit) if value is not None else f"non défini ({note})"
@@ -75,7 +85,8 @@ def run_report(outcome: RunOutcome) -> str:
         )
     if failed_checks:
         lines += ["", "Contrôles de qualité en échec (avertissements, les données sont chargées) :"]
-        lines.extend(f"  ! {source}: {message}" for source, message in failed_checks)
+        labels = {unit.source_id: unit.label for unit in discover_units()}
+        lines.extend(f"  ! {labels.get(source, source)} — {message}" for source, message in failed_checks)
     return "\n".join(lines)
 
 
