@@ -30,6 +30,7 @@ from pathlib import Path
 
 from assets.pharmacy_survey.sample import build_pharmacy_wave
 from benchmarks.generate import SCALES, generate, pharmacies
+from pipelines.contract.discovery import discover_units
 from pipelines.foundation.settings import PROJECT_ROOT
 
 PYTHON = sys.executable
@@ -39,11 +40,7 @@ FLOOR_CSV = (
 )
 FLOOR_XLSX = "import fastexcel, sys\nfor f in sys.argv[1:]: fastexcel.read_excel(f).load_sheet(0).to_polars()"
 DATA_PATH_TARGETS = {".xlsx": ("calamine", 2.0), ".csv": ("DuckDB read_csv", 3.0)}
-SOURCE_LABELS = {
-    "pharmacy_survey": "enquête officines",
-    "care_registrations": "suivi CARE",
-    "mes_statistics": "statistiques MES",
-}
+SOURCE_LABELS = {unit.source_id: unit.label for unit in discover_units()}
 FIXED_COST_TARGET = 3.0
 WIDTH = 64
 

@@ -43,6 +43,7 @@ from pipelines.contract import (
     declared_totals,
     departement_words,
     finess_departement,
+    month_in_name,
     rule,
     word_key,
 )
@@ -469,16 +470,13 @@ def reconcile_summary(rows: UploadRows, reference: ReferenceData) -> list[Proble
 
 # --- state date ------------------------------------------------------------------------------------
 
-NAME_MONTH = re.compile(r"(?<!\d)((?:19|20)\d{2})[-_. ]?(0[1-9]|1[0-2])(?!\d)")
-
 
 def state_period(path: Path, frame: pl.DataFrame) -> dt.date | None:
     """First day of the month of the state: a leading or embedded YYYY-MM in the file name, else the
     latest date of the file (registrations and exercises done; scheduled exercises are in the future),
     else the date the file was last modified (the upload date)."""
-    found = NAME_MONTH.search(path.stem)
-    if found:
-        return dt.date(int(found.group(1)), int(found.group(2)), 1)
+    if named := month_in_name(path):
+        return named
     done = pl.col("exercice_crise_statut") == "realise"
     latest = frame.select(
         pl.max_horizontal(pl.col("date_inscription").max(), pl.col("date_exercice").filter(done).max())

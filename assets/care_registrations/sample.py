@@ -29,9 +29,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Font
 
-from pipelines.contract.samples import freeze_zip_timestamps
+from pipelines.contract.samples import save_workbook, titled_table
 
 SOURCE_ID = "care_registrations"
 ROOT = Path(__file__).resolve().parents[2]
@@ -225,59 +225,48 @@ def _departement_cell(code: str):
 def _write_xlsx(
     path: Path, rows: list[dict], declared: dict | None, state_date: date, region_label: str, rng: random.Random
 ) -> None:
-    thin = Side(style="thin", color="A6A6A6")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    head_fill = PatternFill("solid", fgColor="FCE4D6")
     wb = Workbook()
     ws = wb.active
     ws.title = "Suivi établissements"
-    ws["A1"] = f"Programme CARE - suivi des établissements de santé - {region_label} - état au {state_date:%d/%m/%Y}"
-    ws["A1"].font = Font(bold=True, size=13)
-    for j, h in enumerate(HEADERS, start=1):
-        c = ws.cell(row=3, column=j, value=h)
-        c.font, c.fill, c.border = Font(bold=True), head_fill, border
-        c.alignment = Alignment(wrap_text=True, vertical="center")
-    for i, r in enumerate(rows, start=4):
-        values = [
-            r["finess"],
-            r["raison_sociale"],
-            _departement_cell(r["departement"]),
-            r["categorie"],
-            _yes_no(r["candidat"], rng),
-            _yes_no(r["inscrit"], rng),
-            r["date_inscription"],
-            "Oui" if r["statut"] else "Non",
-            r["statut"],
-            r["date_exercice"],
-        ]
-        for j, v in enumerate(values, start=1):
-            c = ws.cell(row=i, column=j, value=v)
-            c.border = border
-            if j == 1:
-                c.number_format = "@"
-            elif isinstance(v, date):
-                c.number_format = "DD/MM/YYYY"
-    for j, width in enumerate([14, 44, 12, 18, 11, 10, 14, 14, 16, 14], start=1):
-        ws.column_dimensions[ws.cell(row=3, column=j).column_letter].width = width
+    titled_table(
+        ws,
+        f"Programme CARE - suivi des établissements de santé - {region_label} - état au {state_date:%d/%m/%Y}",
+        HEADERS,
+        (
+            [
+                r["finess"],
+                r["raison_sociale"],
+                _departement_cell(r["departement"]),
+                r["categorie"],
+                _yes_no(r["candidat"], rng),
+                _yes_no(r["inscrit"], rng),
+                r["date_inscription"],
+                "Oui" if r["statut"] else "Non",
+                r["statut"],
+                r["date_exercice"],
+            ]
+            for r in rows
+        ),
+        widths=[14, 44, 12, 18, 11, 10, 14, 14, 16, 14],
+        fill="FCE4D6",
+        freeze="C4",
+        with_filter=True,
+        formats={1: "@"},  # FINESS numbers are texts
+    )
     ws.row_dimensions[3].height = 32
-    ws.freeze_panes = "C4"
-    ws.auto_filter.ref = f"A3:J{3 + len(rows)}"
 
     if declared is not None:
         ss = wb.create_sheet("Synthèse")
         ss["A1"] = f"Synthèse CARE - {region_label} - {state_date:%m/%Y}"
         ss["A1"].font = Font(bold=True, size=13)
         for i, (label, value) in enumerate(declared.items(), start=3):
-            ss.cell(row=i, column=1, value=label).border = border
-            ss.cell(row=i, column=2, value=value).border = border
+            ss.cell(row=i, column=1, value=label)
+            ss.cell(row=i, column=2, value=value)
         ss.column_dimensions["A"].width = 55
         ss.column_dimensions["B"].width = 10
 
-    wb.properties.creator = "GCS e-santé Pays de la Loire"
     stamp = datetime.combine(state_date, datetime.min.time()).replace(hour=17)
-    wb.properties.created = stamp
-    wb.save(path)
-    freeze_zip_timestamps(path, stamp)
+    save_workbook(wb, path, creator="GCS e-santé Pays de la Loire", moment=stamp)
 
 
 # --------------------------------------------------------------------------- main

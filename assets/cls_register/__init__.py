@@ -11,7 +11,6 @@ CLS. The contract, in French, is the generated page docs/sources/cls_register.md
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 
 import pandera.polars as pa
@@ -29,6 +28,7 @@ from pipelines.contract import (
     UploadRows,
     clean_text,
     epci_words,
+    month_in_name,
     rule,
 )
 
@@ -278,15 +278,12 @@ def check_status(rows: UploadRows, reference: ReferenceData) -> list[Problem]:
 
 # --- period of an upload ---------------------------------------------------------------------------
 
-NAME_MONTH = re.compile(r"(?<!\d)((?:19|20)\d{2})[-_. ]?(0[1-9]|1[0-2])(?!\d)")
-
 
 def register_period(path: Path, frame: pl.DataFrame) -> dt.date | None:
     """The month of the register's state: a YYYY-MM in the file name, else the month the file was last
     modified (the register as it stood when it was sent)."""
-    found = NAME_MONTH.search(path.stem)
-    if found:
-        return dt.date(int(found.group(1)), int(found.group(2)), 1)
+    if named := month_in_name(path):
+        return named
     return dt.date.fromtimestamp(path.stat().st_mtime).replace(day=1)
 
 

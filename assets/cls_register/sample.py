@@ -25,9 +25,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
-from pipelines.contract.samples import freeze_zip_timestamps
+from pipelines.contract.samples import save_workbook, titled_table, write_csv
 
 SOURCE_ID = "cls_register"
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,52 +179,23 @@ def build_cls_register(path: Path | str, contracts: Sequence[dict], *, stamp: da
     """Write a register (xlsx with a title row, or csv with `;` in UTF-8) of these contracts."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [[contract.get(key) for key in KEYS] for contract in contracts]
     if path.suffix.lower() == ".csv":
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, delimiter=";")
-            writer.writerow(HEADERS)
-            for contract in contracts:
-                writer.writerow([_csv_cell(contract.get(key)) for key in KEYS])
-        return path
-    thin = Side(style="thin", color="A6A6A6")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+        return write_csv(path, HEADERS, rows)
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "CLS"
-    sheet["A1"] = f"Contrats locaux de santé de la Sarthe - registre au {stamp:%d/%m/%Y}"
-    sheet["A1"].font = Font(bold=True, size=13)
-    for column, header in enumerate(HEADERS, start=1):
-        cell = sheet.cell(row=3, column=column, value=header)
-        cell.font, cell.border = Font(bold=True), border
-        cell.fill = PatternFill("solid", fgColor="E2EFDA")
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    for row, contract in enumerate(contracts, start=4):
-        for column, key in enumerate(KEYS, start=1):
-            value = contract.get(key)
-            cell = sheet.cell(row=row, column=column, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # a text, never a formula
-            cell.border = border
-            if isinstance(value, date):
-                cell.number_format = "DD/MM/YYYY"
-            elif key == "communes":
-                cell.alignment = Alignment(wrap_text=True)
-    for column, width in enumerate([12, 55, 36, 40, 14, 14, 18, 14, 12], start=1):
-        sheet.column_dimensions[sheet.cell(row=3, column=column).column_letter].width = width
-    workbook.properties.creator = "ARS Pays de la Loire - DT 72"
+    titled_table(
+        sheet,
+        f"Contrats locaux de santé de la Sarthe - registre au {stamp:%d/%m/%Y}",
+        HEADERS,
+        rows,
+        widths=[12, 55, 36, 40, 14, 14, 18, 14, 12],
+        fill="E2EFDA",
+        wrapped=[KEYS.index("communes") + 1],
+    )
     moment = datetime.combine(stamp, datetime.min.time()).replace(hour=17)
-    workbook.properties.created = moment
-    workbook.save(path)
-    freeze_zip_timestamps(path, moment)
-    return path
-
-
-def _csv_cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return f"{value:%d/%m/%Y}"
-    return str(value)
+    return save_workbook(workbook, path, creator="ARS Pays de la Loire - DT 72", moment=moment)
 
 
 def write_samples(folder: Path = RAW_DIR) -> list[Path]:

@@ -14,7 +14,6 @@ The roadmap objectives of an event are those written in its row, else the usual 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 
 import pandera.polars as pa
@@ -32,6 +31,7 @@ from pipelines.contract import (
     UploadRows,
     clean_text,
     epci_words,
+    month_in_name,
     rule,
     word_key_expr,
 )
@@ -436,15 +436,12 @@ def check_dates_and_repeats(rows: UploadRows, reference: ReferenceData) -> list[
 
 # --- period of an upload ---------------------------------------------------------------------------
 
-NAME_MONTH = re.compile(r"(?<!\d)((?:19|20)\d{2})[-_. ]?(0[1-9]|1[0-2])(?!\d)")
-
 
 def register_period(path: Path, frame: pl.DataFrame) -> dt.date | None:
     """The month of the register's state: a YYYY-MM in the file name, else the month of its latest event
     already held, else the month the file was last modified."""
-    found = NAME_MONTH.search(path.stem)
-    if found:
-        return dt.date(int(found.group(1)), int(found.group(2)), 1)
+    if named := month_in_name(path):
+        return named
     held = frame.filter(pl.col("date_evenement") <= dt.date.today()) if "date_evenement" in frame.columns else None
     latest = held["date_evenement"].max() if held is not None and held.height else None
     if latest is None:

@@ -29,16 +29,14 @@ Only the standard library and openpyxl are used; output is deterministic.
 
 from __future__ import annotations
 
-import csv
 import random
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
-from pipelines.contract.samples import freeze_zip_timestamps
+from pipelines.contract.samples import save_workbook, titled_table, write_csv
 
 SOURCE_ID = "events"
 ROOT = Path(__file__).resolve().parents[2]
@@ -290,53 +288,23 @@ def build_register(path: Path | str, events: Sequence[dict], *, stamp: date = da
     """Write a register (xlsx with a title row, or csv with `;` in UTF-8) of these events."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [[event.get(key) for key in KEYS] for event in events]
     if path.suffix.lower() == ".csv":
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, delimiter=";")
-            writer.writerow(HEADERS)
-            for event in events:
-                writer.writerow([_csv_cell(event.get(key)) for key in KEYS])
-        return path
-    thin = Side(style="thin", color="A6A6A6")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+        return write_csv(path, HEADERS, rows)
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "Registre"
-    sheet["A1"] = "Registre des événements et actions e-santé - Sarthe"
-    sheet["A1"].font = Font(bold=True, size=13)
-    for column, header in enumerate(HEADERS, start=1):
-        cell = sheet.cell(row=3, column=column, value=header)
-        cell.font, cell.border = Font(bold=True), border
-        cell.fill = PatternFill("solid", fgColor="DDEBF7")
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    for row, event in enumerate(events, start=4):
-        for column, key in enumerate(KEYS, start=1):
-            value = event.get(key)
-            cell = sheet.cell(row=row, column=column, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # a text, never a formula
-            cell.border = border
-            if isinstance(value, date):
-                cell.number_format = "DD/MM/YYYY"
-            elif key == "code_commune":
-                cell.number_format = "@"
-    for column, width in enumerate([12, 60, 30, 12, 40, 30, 12, 24, 14, 12, 10, 12, 10, 10], start=1):
-        sheet.column_dimensions[sheet.cell(row=3, column=column).column_letter].width = width
-    sheet.freeze_panes = "C4"
-    workbook.properties.creator = "ARS Pays de la Loire - DT 72"
+    titled_table(
+        sheet,
+        "Registre des événements et actions e-santé - Sarthe",
+        HEADERS,
+        rows,
+        widths=[12, 60, 30, 12, 40, 30, 12, 24, 14, 12, 10, 12, 10, 10],
+        freeze="C4",
+        formats={KEYS.index("code_commune") + 1: "@"},  # INSEE codes are texts
+    )
     moment = datetime.combine(stamp, datetime.min.time()).replace(hour=17)
-    workbook.properties.created = moment
-    workbook.save(path)
-    freeze_zip_timestamps(path, moment)
-    return path
-
-
-def _csv_cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return f"{value:%d/%m/%Y}"
-    return str(value)
+    return save_workbook(workbook, path, creator="ARS Pays de la Loire - DT 72", moment=moment)
 
 
 def write_samples(folder: Path = RAW_DIR) -> list[Path]:

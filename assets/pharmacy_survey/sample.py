@@ -30,7 +30,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
-from pipelines.contract.samples import freeze_zip_timestamps
+from pipelines.contract.samples import save_workbook
 
 SOURCE_ID = "pharmacy_survey"
 ROOT = Path(__file__).resolve().parents[2]
@@ -381,10 +381,7 @@ def _write_xlsx(path: Path, headers: list, records: list[list], title: str, trai
     ws.row_dimensions[3].height = 45
     ws.freeze_panes = "A4"
     ws.auto_filter.ref = f"A3:{ws.cell(row=last, column=ncol).coordinate}"
-    wb.properties.creator = "ARS Pays de la Loire - DD72"
-    wb.properties.created = wb.properties.modified = datetime(2024, 7, 1, 9, 30)
-    wb.save(path)
-    freeze_zip_timestamps(path, datetime(2024, 7, 1, 9, 30))
+    save_workbook(wb, path, creator="ARS Pays de la Loire - DD72", moment=datetime(2024, 7, 1, 9, 30))
 
 
 # --------------------------------------------------------------------------- main

@@ -19,9 +19,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Font
 
-from pipelines.contract.samples import freeze_zip_timestamps
+from pipelines.contract.samples import save_workbook, titled_table
 
 SOURCE_ID = "telehealth_offer"
 ROOT = Path(__file__).resolve().parents[2]
@@ -300,6 +300,9 @@ def offer_of(state_date: date, open_expertise: int, suspended: int = 1, consulta
 # --- the workbook -----------------------------------------------------------------------------------------
 
 
+TABLE_LAYOUT = {"freeze": "B4", "with_filter": True}
+
+
 def build_workbook(
     path: Path | str,
     structures: list[Structure] | None = None,
@@ -315,36 +318,10 @@ def build_workbook(
     « Synthèse » (label -> number, when given; the first line written « label : number » in one cell)."""
     structures = release_structures() if structures is None else structures
     offer = release_offer(state_date) if offer is None else offer
-    thin = Side(style="thin", color="A6A6A6")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    head_fill = PatternFill("solid", fgColor="DDEBF7")
-
-    def table(sheet, title: str, headers: list[str], rows: Iterable[list], widths: list[int]) -> None:
-        sheet["A1"] = title
-        sheet["A1"].font = Font(bold=True, size=13)
-        for j, header in enumerate(headers, start=1):
-            cell = sheet.cell(row=3, column=j, value=header)
-            cell.font, cell.fill, cell.border = Font(bold=True), head_fill, border
-            cell.alignment = Alignment(wrap_text=True, vertical="center")
-        count = 0
-        for i, values in enumerate(rows, start=4):
-            count += 1
-            for j, value in enumerate(values, start=1):
-                cell = sheet.cell(row=i, column=j, value=value)
-                cell.border = border
-                if isinstance(value, str):
-                    cell.data_type = "s"  # texts stay texts
-                if isinstance(value, date):
-                    cell.number_format = "DD/MM/YYYY"
-        for j, width in enumerate(widths, start=1):
-            sheet.column_dimensions[sheet.cell(row=3, column=j).column_letter].width = width
-        sheet.freeze_panes = "B4"
-        sheet.auto_filter.ref = f"A3:{sheet.cell(row=3, column=len(headers)).column_letter}{3 + count}"
-
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "Structures"
-    table(
+    titled_table(
         sheet,
         f"Télémédecine en Sarthe - structures du déploiement - état au {state_date:%d/%m/%Y}",
         STRUCTURE_HEADERS,
@@ -363,27 +340,28 @@ def build_workbook(
             ]
             for s in structures
         ),
-        [44, 14, 12, 26, 18, 18, 8, 24, 18, 14],
+        widths=[44, 14, 12, 26, 18, 18, 8, 24, 18, 14],
+        formats={2: "@", 3: "@"},  # FINESS and COG codes are texts (a leading zero must not be lost)
+        **TABLE_LAYOUT,
     )
-    for row in sheet.iter_rows(min_row=4, min_col=2, max_col=3):
-        for cell in row:
-            cell.number_format = "@"  # FINESS and COG codes are texts (a leading zero must not be lost)
     if with_offer:
-        table(
+        titled_table(
             workbook.create_sheet("Offre"),
             "Offre de téléexpertise et de téléconsultation - plateforme régionale Qimed - Sarthe",
             OFFER_HEADERS,
-            ([*row] for row in offer),
-            [14, 36, 18, 44, 12],
+            offer,
+            widths=[14, 36, 18, 44, 12],
+            **TABLE_LAYOUT,
         )
     if acts is not None:
-        table(
+        titled_table(
             workbook.create_sheet("Actes"),
             "Actes de télémédecine par mois et par structure",
             ACT_HEADERS,
             ([f"{month:%m/%Y}", name, finess, expertises, consultations]
              for month, name, finess, expertises, consultations in acts),
-            [10, 44, 14, 14, 16],
+            widths=[10, 44, 14, 14, 16],
+            **TABLE_LAYOUT,
         )  # fmt: skip
     if declared:
         summary = workbook.create_sheet("Synthèse")
@@ -397,14 +375,8 @@ def build_workbook(
                 summary.cell(row=i, column=2, value=value)
         summary.column_dimensions["A"].width = 48
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     stamp = datetime.combine(state_date, datetime.min.time()).replace(hour=17)
-    workbook.properties.creator = "GCS e-santé Pays de la Loire"
-    workbook.properties.created = stamp
-    workbook.save(path)
-    freeze_zip_timestamps(path, stamp)
-    return path
+    return save_workbook(workbook, Path(path), creator="GCS e-santé Pays de la Loire", moment=stamp)
 
 
 RELEASE_SUMMARY = {

@@ -11,7 +11,6 @@ the same wave replaces it. The contract, in French, is the generated page docs/s
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 
 import pandera.polars as pa
@@ -27,6 +26,7 @@ from pipelines.contract import (
     SourceUnit,
     UploadedRow,
     UploadRows,
+    month_in_name,
     rule,
 )
 
@@ -217,14 +217,10 @@ def check_answers(rows: UploadRows, reference: ReferenceData) -> list[Problem]:
     return problems
 
 
-NAME_MONTH = re.compile(r"(?<!\d)((?:19|20)\d{2})[-_. ]?(0[1-9]|1[0-2])(?!\d)")
-
-
 def wave_of(path: Path, frame: pl.DataFrame) -> dt.date | None:
     """The wave: a YYYY-MM in the file name, else the month of the latest answer."""
-    found = NAME_MONTH.search(path.stem)
-    if found:
-        return dt.date(int(found.group(1)), int(found.group(2)), 1)
+    if named := month_in_name(path):
+        return named
     latest = frame["date_reponse"].max() if "date_reponse" in frame.columns and frame.height else None
     return latest.replace(day=1) if latest else None
 

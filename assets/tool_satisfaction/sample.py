@@ -27,7 +27,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from pipelines.contract.samples import freeze_zip_timestamps
+from pipelines.contract.samples import save_workbook
 
 SOURCE_ID = "tool_satisfaction"
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,10 +133,7 @@ def build_wave(
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # a text, never a formula
     moment = datetime.combine(last_day, datetime.min.time()).replace(hour=18)
-    workbook.properties.created = moment
-    workbook.save(path)
-    freeze_zip_timestamps(path, moment)
-    return path
+    return save_workbook(workbook, path, creator=None, moment=moment)
 
 
 def write_samples(folder: Path = RAW_DIR) -> list[Path]:

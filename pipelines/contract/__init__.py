@@ -13,7 +13,7 @@ from pipelines.contract.unit import Column, Indicator, MonthlyPeriods, QualityCh
 from pipelines.contract.words import departement_words, epci_words
 from pipelines.contract.workbooks import Declared, declared_totals
 from pipelines.foundation.french import format_count, format_month
-from pipelines.foundation.months import FIRST_MONTH, this_month
+from pipelines.foundation.months import FIRST_MONTH, month_in_name, this_month
 from pipelines.foundation.problems import LISTED_PER_RULE, Problem, errors, per_row
 from pipelines.foundation.text import word_key, word_key_expr
 from pipelines.ingest.readers import read_xlsx, workbook_sheet_names
@@ -50,6 +50,7 @@ __all__ = [
     "finess_departement",
     "format_count",
     "format_month",
+    "month_in_name",
     "parse_integer",
     "per_distinct_value",
     "per_row",

@@ -1,8 +1,11 @@
-"""Months as the project counts them: "YYYY-MM" keys and the first month any statistic can exist."""
+"""Months as the project counts them: "YYYY-MM" keys, the first month any statistic can exist, and the month
+stewards write in their file names ("2025-06 registre CLS.xlsx")."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from pathlib import Path
 
 # Mon espace santé opened to everyone in January 2022: the first month partition, and the earliest
 # month a monthly source may hold.
@@ -24,3 +27,13 @@ def add_months(key: str, count: int) -> str:
 
 def this_month(today: dt.date | None = None) -> dt.date:
     return (today or dt.date.today()).replace(day=1)
+
+
+# A year-month anywhere in a file name: 2025-06, 2025_06, 2025.06, 202506 (not inside a longer number).
+NAME_MONTH = re.compile(r"(?<!\d)((?:19|20)\d{2})[-_. ]?(0[1-9]|1[0-2])(?!\d)")
+
+
+def month_in_name(path: Path) -> dt.date | None:
+    """First day of the month written in the file's name, if any."""
+    found = NAME_MONTH.search(path.stem)
+    return dt.date(int(found.group(1)), int(found.group(2)), 1) if found else None
