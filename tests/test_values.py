@@ -8,11 +8,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipelines.contract import Column
+from pipelines.contract.tables import parse_distinct
 from pipelines.foundation.text import word_key as normalize_header
 from pipelines.foundation.text import word_key_expr as word_key
 from pipelines.ingest.headers import build_vocabulary, locate_header
 from pipelines.ingest.values import KINDS, finess_key_is_valid
-from pipelines.validation.parse import parse_distinct
 
 
 def value_parser(column: Column):

@@ -13,7 +13,7 @@ territory at a date:
 Why one unit with several sheets rather than two sources: the press release and the platform's
 team give one state at one date (specialties and structures together); the state date lives on the
 offer rows and dates the whole workbook; the acts refer to the structures of the same workbook. The
-offer and the acts sheets are read by `sheets.py` with the same shared pieces the parser uses, and
+offer and the acts sheets are read by the contract's `read_sheet`, as the parser reads the main one, and
 their rows travel with the upload as nested columns (`offre`, `actes`) that load.sql unnests.
 
 Each accepted workbook is one state (history by file, like CARE); the indicators use the latest
@@ -33,7 +33,6 @@ import pandera.polars as pa
 import polars as pl
 
 from assets.telehealth_offer import sample
-from assets.telehealth_offer.sheets import Sheet, SheetRows, read_sheet
 from pipelines.contract import (
     ROW,
     Column,
@@ -41,11 +40,14 @@ from pipelines.contract import (
     Problem,
     QualityCheck,
     ReferenceData,
+    Sheet,
+    SheetRows,
     SourceUnit,
     UploadedRow,
     UploadRows,
     declared_totals,
     finess_departement,
+    read_sheet,
     rule,
     word_key,
     word_key_expr,

@@ -9,6 +9,7 @@ and value parsers. Nothing here knows Dagster, the warehouse or the pipeline's r
 from pipelines.contract.discovery import discover_units, reference_data, reference_tables, unit_by_id
 from pipelines.contract.rows import ROW, UploadRows
 from pipelines.contract.schemas import FinessRow, UploadedRow
+from pipelines.contract.tables import Sheet, SheetRows, read_sheet
 from pipelines.contract.unit import Column, Indicator, MonthlyPeriods, QualityCheck, SourceUnit, rule
 from pipelines.contract.words import departement_words, epci_words
 from pipelines.contract.workbooks import Declared, declared_totals
@@ -37,6 +38,8 @@ __all__ = [
     "ReferenceData",
     "ReferenceTable",
     "Scope",
+    "Sheet",
+    "SheetRows",
     "SourceUnit",
     "Territory",
     "UploadRows",
@@ -54,6 +57,7 @@ __all__ = [
     "parse_integer",
     "per_distinct_value",
     "per_row",
+    "read_sheet",
     "read_xlsx",
     "reference_data",
     "reference_tables",

@@ -17,14 +17,14 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.contract.rows import ROW, UploadRows
-from pipelines.contract.unit import Column, SourceUnit
+from pipelines.contract.tables import header_problems, no_header_problem, text_rows, typed_rows, vocabulary_of
+from pipelines.contract.unit import SourceUnit
 from pipelines.foundation.files import file_sha256
 from pipelines.foundation.problems import LISTED_PER_RULE, Problem, errors, per_row
 from pipelines.foundation.settings import Limits
-from pipelines.ingest.headers import HeaderMatch, build_vocabulary, locate_header
+from pipelines.ingest.headers import locate_header
 from pipelines.ingest.preflight import check_upload
-from pipelines.ingest.readers import Grid, choose_sheet, read_csv, read_xlsx
-from pipelines.ingest.values import ValueKind, per_distinct_value
+from pipelines.ingest.readers import choose_sheet, read_csv, read_xlsx
 from pipelines.reference.tables import ReferenceData
 
 
@@ -68,9 +68,9 @@ def parse_upload(
     frame = _read_rows(upload, unit, limits)
     if frame is None:
         return upload
-    typed, value_problems, unreadable_rows = _parse_values(upload, frame, unit, reference)
+    value_problems, unreadable_rows = typed_rows(upload, frame, unit.stored_columns, reference)
     upload.problems.extend(value_problems)
-    upload.frame = typed
+    typed = upload.frame
     if unit.derive is not None:
         typed = unit.derive(upload, reference)
         upload.frame = typed
@@ -136,7 +136,7 @@ def _read_rows(upload: ParsedUpload, unit: SourceUnit, limits: Limits) -> pl.Dat
         upload.problems = preflight.problems
         return None
 
-    vocabulary = build_vocabulary({c.name: c.headers for c in unit.columns})
+    vocabulary = vocabulary_of(unit.columns)
     try:
         if preflight.kind == "xlsx":
             sheet = choose_sheet(list(preflight.sheet_parts), unit.sheet_names)
@@ -159,16 +159,17 @@ def _read_rows(upload: ParsedUpload, unit: SourceUnit, limits: Limits) -> pl.Dat
 
     match = locate_header(grid.head_rows(), vocabulary)
     if match is None:
-        upload.problems.append(_no_header_problem(upload, unit))
+        upload.problems.append(no_header_problem(upload, unit.columns, "dans les premières lignes du fichier"))
         return None
     upload.headers = match.originals
     upload.letters = {name: grid.column_letters[index] for name, index in match.columns.items()}
     upload.ignored_columns = match.ignored
     header_row = grid.first_row + match.row_index
-    if not _structure_is_sound(upload, unit, match, header_row):
+    upload.problems += header_problems(upload, unit.columns, match, header_row)
+    if errors(upload.problems):
         return None
 
-    frame = _data_rows(grid, match, unit)
+    frame = text_rows(grid, match, unit.stored_columns)  # personal and unknown columns never leave here
     if frame.height == 0:
         upload.problems.append(
             upload.problem(
@@ -194,142 +195,6 @@ def _read_rows(upload: ParsedUpload, unit: SourceUnit, limits: Limits) -> pl.Dat
 def _header_index(rows: list[list[str]], vocabulary: dict[str, str]) -> tuple[int, int]:
     match = locate_header(rows, vocabulary)
     return (match.row_index, len(match.columns)) if match else (0, 0)
-
-
-def _no_header_problem(upload: ParsedUpload, unit: SourceUnit) -> Problem:
-    expected = ", ".join(f"« {c.headers[0]} »" for c in unit.columns if c.required)
-    return upload.problem(
-        "Aucune ligne d'en-tête reconnue dans les premières lignes du fichier.",
-        f"La première ligne du tableau doit porter les intitulés de colonnes, dont {expected}.",
-        check="entetes",
-        kind="structure",
-    )
-
-
-def _structure_is_sound(upload: ParsedUpload, unit: SourceUnit, match: HeaderMatch, header_row: int) -> bool:
-    labels = {c.name: c.label for c in unit.columns}
-    for text, joined in match.merged.items():
-        upload.problems.append(
-            Problem(
-                f"Cette cellule d'en-tête réunit plusieurs colonnes ({', '.join(f'« {labels[c]} »' for c in joined)}) : "
-                "chaque information doit avoir sa propre colonne.",
-                "Séparez-la en autant de colonnes, chacune avec son intitulé et ses valeurs.",
-                file=upload.path.name,
-                sheet=upload.sheet,
-                row=header_row,
-                column=text,
-                check="entete_fusionnee",
-                kind="structure",
-            )
-        )
-    merged = {c for joined in match.merged.values() for c in joined}
-    for column in unit.columns:
-        if column.required and column.name not in match.columns and column.name not in merged:
-            variants = " ; ".join(f"« {h} »" for h in column.headers)
-            upload.problems.append(
-                upload.problem(
-                    f"La colonne obligatoire « {column.label} » est absente.",
-                    f"Ajoutez une colonne intitulée par exemple {variants}.",
-                    row=header_row,
-                    column=column.name,
-                    check="colonne_obligatoire",
-                    kind="structure",
-                )
-            )
-    for canonical, headers in match.duplicates.items():
-        upload.problems.append(
-            upload.problem(
-                f"Plusieurs colonnes désignent la même information ({labels[canonical]}) : "
-                f"{', '.join(f'« {h} »' for h in headers)}.",
-                "Gardez une seule de ces colonnes.",
-                row=header_row,
-                column=canonical,
-                check="colonne_en_double",
-                kind="structure",
-            )
-        )
-    return not errors(upload.problems)
-
-
-def _data_rows(grid: Grid, match: HeaderMatch, unit: SourceUnit) -> pl.DataFrame:
-    """Rows below the header, canonical columns only; personal and unknown columns never leave here."""
-    kept = [c for c in unit.stored_columns if c.name in match.columns]
-    start = match.row_index + 1
-    frame = grid.frame.slice(start).select(
-        *(pl.col(f"c{match.columns[c.name]}").alias(c.name) for c in kept),
-        (pl.int_range(pl.len(), dtype=pl.Int64) + grid.first_row + start).alias(ROW),
-    )
-    for column in unit.stored_columns:
-        if column.name not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(column.name))
-    filled = pl.any_horizontal(pl.col(c.name).str.contains(r"\S") for c in unit.stored_columns)
-    return frame.filter(filled.fill_null(False))  # rows with only empty or blank cells are not data
-
-
-# --- values ----------------------------------------------------------------------------------------
-
-
-def _parse_values(
-    upload: ParsedUpload, frame: pl.DataFrame, unit: SourceUnit, reference: ReferenceData
-) -> tuple[pl.DataFrame, list[Problem], set[int]]:
-    """The typed frame, a problem per cell written but not understood (or empty where a value is
-    required), and the rows holding such a cell."""
-    problems: list[Problem] = []
-    unreadable: set[int] = set()
-    parsers = {c.name: c.parser(reference) for c in unit.stored_columns}
-    typed = frame.select(ROW, *(parse_distinct(frame[c.name], parsers[c.name]) for c in unit.stored_columns))
-    upload.frame = typed  # a problem names its row's subject from the typed values
-    for column in unit.stored_columns:
-        # only the cells without a value are looked at again: empty, or written but not understood
-        without_value = frame.filter(typed[column.name].is_null()).select(
-            ROW, pl.col(column.name).str.strip_chars().fill_null("")
-        )
-        unparsed = without_value.filter(pl.col(column.name) != "")
-        unreadable.update(unparsed[ROW].to_list())
-        problems += _cell_problems(upload, column, parsers[column.name], unparsed)
-        if not column.nullable:
-            empty = without_value.filter(pl.col(column.name) == "")
-            unreadable.update(empty[ROW].to_list())
-            problems += upload.problems_for(
-                empty,
-                lambda r, column=column: upload.problem(
-                    f"La valeur « {column.label} » est obligatoire sur chaque ligne.",
-                    "Complétez la cellule ou supprimez la ligne.",
-                    row=r[ROW],
-                    column=column.name,
-                    check="valeur_obligatoire",
-                ),
-            )
-    return typed, problems, unreadable
-
-
-def _cell_problems(upload: ParsedUpload, column: Column, kind: ValueKind, unparsed: pl.DataFrame) -> list[Problem]:
-    return upload.problems_for(
-        unparsed,
-        lambda r: upload.problem(
-            f"La valeur n'est pas reconnue comme {kind.described}.",
-            f"Saisissez {kind.expected}.",
-            row=r[ROW],
-            column=column.name,
-            value=r[column.name],
-            check=f"format_{column.kind}",
-        ),
-    )
-
-
-def parse_distinct(cells: pl.Series, kind: ValueKind) -> pl.Series:
-    """The typed column: plainly written values cast directly, the others parsed once per distinct text."""
-
-    def parse(column: pl.Expr) -> pl.Expr:
-        return kind.parse(column).cast(kind.dtype)
-
-    if not kind.castable:
-        return per_distinct_value(cells, parse)
-    cast = cells.cast(kind.dtype, strict=False)
-    rest = cast.is_null() & cells.is_not_null()  # "1 234", "12.0"…: the full parser's job
-    if not rest.any():
-        return cast
-    return cast.scatter(rest.arg_true(), per_distinct_value(cells.filter(rest), parse))
 
 
 # --- the pandera model -----------------------------------------------------------------------------
