@@ -195,10 +195,16 @@ def service_environment(root: Path, pg_url: str) -> dict[str, str]:
     return environment
 
 
+def installed(command: str) -> list[str]:
+    """A unit's command line for this checkout: its environment's programs, the project's folder."""
+    command = command.replace("/opt/esante/.venv/bin/", f"{Path(sys.executable).parent}/")
+    return shlex.split(command.replace("/opt/esante", str(PROJECT_ROOT)))
+
+
 def start(command: str, environment: dict[str, str], log: Path) -> subprocess.Popen:
     with log.open("ab") as output:
         return subprocess.Popen(
-            shlex.split(command.replace("/opt/esante", str(PROJECT_ROOT))),
+            installed(command),
             env=environment,
             cwd=PROJECT_ROOT,
             stdout=output,
@@ -230,11 +236,10 @@ def test_the_services_run_as_their_systemd_units_say_on_postgresql(postgres, tmp
     }
     webserver, daemon = unit_commands("esante-webserver.service"), unit_commands("esante-daemon.service")
     assert webserver["EnvironmentFile"] == daemon["EnvironmentFile"] == "/etc/esante/esante.env"
-    for source in ("pharmacy_survey",):
-        (settings.raw_dir / source).mkdir(parents=True)
+    (settings.raw_dir / "pharmacy_survey").mkdir(parents=True)
 
     prepared = subprocess.run(
-        shlex.split(webserver["ExecStartPre"].replace("/opt/esante", str(PROJECT_ROOT))),
+        installed(webserver["ExecStartPre"]),
         env=environment,
         capture_output=True,
         text=True,
