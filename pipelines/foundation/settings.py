@@ -149,14 +149,27 @@ def load_settings() -> Settings:
     return Settings.from_environment()
 
 
+# What dagster.yaml names as its storage (the choice between SQLite and PostgreSQL).
+DAGSTER_STORAGE_CLASS = "pipelines.orchestration.instance"
+
+
 def prepare_dagster_home(settings: Settings) -> dict[str, str]:
     """The environment every Dagster process of the project runs with (`esante run`, `esante ui`, the
     services, the tests): the instance in DAGSTER_HOME, which gets the project's dagster.yaml if it
-    has none, its storage in DAGSTER_HOME/.dagster, no telemetry."""
+    has none, its storage in DAGSTER_HOME/.dagster (or on PostgreSQL when ESANTE_DAGSTER_PG_URL is set:
+    pipelines/orchestration/instance.py), no telemetry."""
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        (home / "dagster.yaml").write_bytes((PROJECT_ROOT / "dagster.yaml").read_bytes())
+    configuration = home / "dagster.yaml"
+    if not configuration.exists():
+        configuration.write_bytes((PROJECT_ROOT / "dagster.yaml").read_bytes())
+    if settings.dagster_pg_url and DAGSTER_STORAGE_CLASS not in configuration.read_text(encoding="utf-8"):
+        # an older copy would keep the instance on SQLite and silently ignore the setting
+        raise RuntimeError(
+            f"ESANTE_DAGSTER_PG_URL est défini, mais {configuration} ne le lit pas (copie d'une version "
+            f"antérieure du projet) : remplacez ce fichier par {PROJECT_ROOT / 'dagster.yaml'} (reportez-y vos "
+            "modifications éventuelles), puis relancez."
+        )
     return {
         **settings.as_environment(),
         "DAGSTER_STORAGE_DIR": str(home / ".dagster"),
