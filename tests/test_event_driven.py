@@ -27,7 +27,7 @@ from openpyxl import load_workbook
 from pipelines.contract import discover_units, unit_by_id
 from pipelines.orchestration.definitions import build_definitions
 from pipelines.orchestration.keys import upload_key, upload_partitions
-from pipelines.orchestration.sensors import SETTLED_SECONDS, scan_uploads
+from pipelines.orchestration.sensors import SETTLED_SECONDS, scan_uploads, settled_scan
 from pipelines.validation.isolation import validate_upload
 from pipelines.validation.parse import parse_upload
 from pipelines.validation.reports import report_paths, retire_reports, write_rejection_report
@@ -74,6 +74,19 @@ def test_a_file_being_written_waits_and_a_complete_one_is_taken_once(settings):
     age(settled, SETTLED_SECONDS + 1)  # untouched for a while when first seen: taken at once
     new, _ = look(settings.raw_dir, cursor)
     assert new == {"pharmacy_survey": ["2024-07 enquete.xlsx"]}
+
+
+def test_a_fresh_drop_is_taken_in_the_same_tick_beside_a_settled_one(settings):
+    folder = settings.raw_dir / "pharmacy_survey"
+    folder.mkdir()
+    settled = folder / "2024-05 enquete.xlsx"
+    hostile.write_survey_xlsx(folder, settled.name, [["720008994", "P", "Oui", "Non"]], HEADERS)
+    age(settled, SETTLED_SECONDS + 1)
+    shutil.copyfile(sample_wave(), folder / "2024-06 enquete.xlsx")  # just copied: looked at again
+    scan = settled_scan(settings.raw_dir, SOURCES, {}, set())
+    assert sorted(p.name for p, _ in scan.new["pharmacy_survey"]) == ["2024-05 enquete.xlsx", "2024-06 enquete.xlsx"]
+    assert scan.waiting == []
+    assert settled_scan(settings.raw_dir, SOURCES, scan.cursor, set()).new == {}  # taken once
 
 
 def test_a_file_still_growing_waits(settings):

@@ -1,7 +1,8 @@
 """The sensor that turns a steward's drop into runs, without anyone touching anything.
 
-A file is taken once it is complete: unchanged between two looks, or untouched for a few seconds
-when first seen. It is identified by its content: the same content again, under any name, counts
+A file is taken once it is complete: untouched for a few seconds when first seen, or unchanged
+between two looks (a second look a few seconds later in the same tick, so that a fresh drop does not
+wait for the next one). It is identified by its content: the same content again, under any name, counts
 once; a changed file under the same name is a new upload. The sensor never parses a file; it only
 hashes new or changed ones. For each new upload:
 - a validation run of its partition of `raw/<source>_upload` (the file checked once, its verdict kept
@@ -46,7 +47,9 @@ from pipelines.validation.ledger import Ledger
 from pipelines.validation.uploads import partition_key, scan_folder
 from pipelines.warehouse.publication import processed_uploads
 
-TICK_SECONDS = 5  # the daemon evaluates sensors every 5 s at best (a floor in Dagster itself)
+# The daemon's loop paces the sensor (every 5 s, a floor in Dagster itself). A minimum interval of 5 s
+# would skip every other loop: the time between two loops comes out just under 5 s.
+MINIMUM_INTERVAL_SECONDS = 1
 SETTLED_SECONDS = 3  # a file untouched this long when first seen is complete
 PENDING_GIVE_UP_SECONDS = 600  # a validation that never reports (its run died): refresh anyway
 
@@ -100,6 +103,21 @@ def scan_uploads(
     return scan
 
 
+def settled_scan(
+    raw_dir: Path, source_ids: list[str], previous: dict, processed: set[tuple[str, str]]
+) -> UploadScan:
+    """A look at raw/, and when a file is too fresh to be taken, a second look once it has had time to
+    settle, within the same tick: the next tick is 5 to 10 s away, a steward waits for their verdict."""
+    scan = scan_uploads(raw_dir, source_ids, previous, processed)
+    if not scan.waiting:
+        return scan
+    time.sleep(SETTLED_SECONDS)
+    again = scan_uploads(raw_dir, source_ids, scan.cursor, processed)
+    for source_id, uploads in scan.new.items():
+        again.new.setdefault(source_id, [])[:0] = uploads
+    return again
+
+
 WAITING = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED]
 IN_PROGRESS = [*WAITING, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
 RETRY_AFTER_SECONDS = 90  # an upload still not published this long after its refresh ended: ask again
@@ -118,7 +136,7 @@ def build_upload_sensor(
     @sensor(
         name="raw_uploads",
         jobs=jobs,
-        minimum_interval_seconds=TICK_SECONDS,
+        minimum_interval_seconds=MINIMUM_INTERVAL_SECONDS,
         default_status=DefaultSensorStatus.RUNNING,
         description="Surveille raw/<source>/ : chaque nouveau fichier (complet, par contenu) est contrôlé une "
         "fois, puis sa source est rechargée et l'entrepôt publié (les dépôts rapprochés sont regroupés ; un "
@@ -128,7 +146,7 @@ def build_upload_sensor(
         settings: Settings = settings_of()
         previous = json.loads(context.cursor) if context.cursor else {}
         processed = processed_uploads(settings)
-        scan = scan_uploads(settings.raw_dir, list(by_id), previous, processed)
+        scan = settled_scan(settings.raw_dir, list(by_id), previous, processed)
         # source -> sha -> {"since": first seen, "asked": last refresh request (0: never), "attempts": n}
         unpublished: dict[str, dict[str, dict]] = scan.cursor.pop("pending", {}) or {}
         now = time.time()
