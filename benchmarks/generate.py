@@ -26,22 +26,14 @@ import numpy as np
 import polars as pl
 
 from assets.care_registrations.sample import build_care_followup
+from assets.mes_statistics import sample as mes_sample
 from assets.pharmacy_survey.sample import build_pharmacy_wave
 from pipelines.foundation.settings import PROJECT_ROOT
 from pipelines.reference.territory import Geography, Territory, finess_departement
 
 REFERENCE = PROJECT_ROOT / "reference"
 MONTHS = [f"{2023 + i // 12}-{i % 12 + 1:02d}" for i in range(24)]
-MES_HEADERS = [
-    "Mois",
-    "Niveau",
-    "Code territoire",
-    "Libellé",
-    "Population",
-    "Profils ouverts",
-    "Profils alimentés",
-    "Documents ajoutés",
-]
+MES_HEADERS = mes_sample.HEADERS
 # scale -> (territory, copies, months of MES statistics)
 SCALES = {
     "72": ("72", 1, MONTHS),

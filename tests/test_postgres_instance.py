@@ -226,7 +226,8 @@ def stop(process: subprocess.Popen) -> None:
 @pytest.mark.slow
 def test_the_services_run_as_their_systemd_units_say_on_postgresql(postgres, tmp_path):
     """The units' own command lines with deploy/esante.env's settings (moved into tmp_path): the UI
-    answers under /dagster/ on 127.0.0.1, and the daemon publishes a drop, its runs in PostgreSQL."""
+    answers under /dagster/ on 127.0.0.1, the portal shows its login page, and the daemon publishes a
+    drop, its runs in PostgreSQL."""
     url = postgres.create_database("services")
     environment = service_environment(tmp_path, url)
     settings = Settings.from_environment(environment)
@@ -235,7 +236,9 @@ def test_the_services_run_as_their_systemd_units_say_on_postgresql(postgres, tmp
         k: derived[k] for k in ("DAGSTER_STORAGE_DIR", "DAGSTER_COMPUTE_LOGS_DIR")
     }
     webserver, daemon = unit_commands("esante-webserver.service"), unit_commands("esante-daemon.service")
-    assert webserver["EnvironmentFile"] == daemon["EnvironmentFile"] == "/etc/esante/esante.env"
+    portal = unit_commands("esante-portail.service")
+    assert webserver["EnvironmentFile"] == daemon["EnvironmentFile"] == portal["EnvironmentFile"]
+    assert portal["EnvironmentFile"] == "/etc/esante/esante.env"
     (settings.raw_dir / "pharmacy_survey").mkdir(parents=True)
 
     prepared = subprocess.run(
@@ -249,11 +252,15 @@ def test_the_services_run_as_their_systemd_units_say_on_postgresql(postgres, tmp
     assert "Instance Dagster : PostgreSQL, base services sur esante@127.0.0.1" in prepared.stdout
     assert url.split(":")[2].split("@")[0] not in prepared.stdout  # never the password
 
-    port = free_port()
+    port, portal_port = free_port(), free_port()
     assert "--host 127.0.0.1 --port 3000 --path-prefix /dagster" in webserver["ExecStart"]
+    assert "--host 127.0.0.1 --port 8000" in portal["ExecStart"]
     processes = [
         start(webserver["ExecStart"].replace("--port 3000", f"--port {port}"), environment, tmp_path / "web.log"),
         start(daemon["ExecStart"], environment, tmp_path / "daemon.log"),
+        start(
+            portal["ExecStart"].replace("--port 8000", f"--port {portal_port}"), environment, tmp_path / "portal.log"
+        ),
     ]
     try:
         deadline = time.monotonic() + 300
@@ -265,6 +272,15 @@ def test_the_services_run_as_their_systemd_units_say_on_postgresql(postgres, tmp
             except OSError:
                 time.sleep(1)
         assert answer and "dagster_webserver_version" in answer, (tmp_path / "web.log").read_text()[-2000:]
+        login = None
+        while time.monotonic() < deadline and login is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{portal_port}/connexion", timeout=5) as response:
+                    login = response.read().decode()
+            except OSError:
+                time.sleep(1)
+        assert login and "Connexion" in login, (tmp_path / "portal.log").read_text()[-2000:]
+        assert (settings.portal_dir).is_dir()  # the portal's folder is where esante.env puts it
 
         dropped = copy_sample(settings, "pharmacy_survey")
         uploads = {(p.parent.name, file_sha256(p)) for p in dropped}

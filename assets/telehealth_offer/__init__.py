@@ -36,6 +36,7 @@ from assets.telehealth_offer import sample
 from pipelines.contract import (
     ROW,
     Column,
+    FinessKeyedRow,
     Indicator,
     Problem,
     QualityCheck,
@@ -43,7 +44,6 @@ from pipelines.contract import (
     Sheet,
     SheetRows,
     SourceUnit,
-    UploadedRow,
     UploadRows,
     declared_totals,
     finess_departement,
@@ -52,7 +52,6 @@ from pipelines.contract import (
     word_key,
     word_key_expr,
 )
-from pipelines.ingest.values import finess_key_is_valid
 
 DEPLOYMENT_START = dt.date(2018, 10, 1)  # « Cadrage du projet : octobre 2018 » (press release, calendar)
 
@@ -346,12 +345,12 @@ ACTS = Sheet(
 )
 
 
-class TelehealthStructureRow(UploadedRow):
+class TelehealthStructureRow(FinessKeyedRow):
     """One structure of the deployment in one state (words already codes; commune, département and
     FINESS category derived)."""
 
     nom: str
-    finess: str = pa.Field(nullable=True)
+    finess: str = pa.Field(nullable=True)  # none for a private practice
     code_commune: str = pa.Field(nullable=True)
     commune: str = pa.Field(nullable=True)
     departement: str = pa.Field(nullable=True)  # null only without FINESS nor commune (reported)
@@ -363,15 +362,6 @@ class TelehealthStructureRow(UploadedRow):
     date_premier_acte: pl.Date = pa.Field(nullable=True)
     categorie_finess: str = pa.Field(nullable=True)
     date_etat: pl.Date = pa.Field(nullable=True)
-
-    @pa.check(
-        "finess",
-        name="cle_finess",
-        error="La clé de contrôle du numéro FINESS est fausse (le 9e chiffre ne correspond pas aux 8 premiers). "
-        "→ Recopiez le numéro FINESS depuis l'annuaire FINESS (finess.sante.gouv.fr).",
-    )
-    def finess_check_key(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.col(data.key).is_null() | finess_key_is_valid(pl.col(data.key)))
 
 
 # --- the other sheets, read once per file -------------------------------------------------------------

@@ -8,7 +8,7 @@ and value parsers. Nothing here knows Dagster, the warehouse or the pipeline's r
 
 from pipelines.contract.discovery import discover_units, reference_data, reference_tables, unit_by_id
 from pipelines.contract.rows import ROW, UploadRows
-from pipelines.contract.schemas import FinessRow, UploadedRow
+from pipelines.contract.schemas import FinessKeyedRow, FinessRow, UploadedRow
 from pipelines.contract.tables import Sheet, SheetRows, read_sheet
 from pipelines.contract.unit import Column, Indicator, MonthlyPeriods, QualityCheck, SourceUnit, rule
 from pipelines.contract.words import departement_words, epci_words
@@ -28,6 +28,7 @@ __all__ = [
     "ROW",
     "Column",
     "Declared",
+    "FinessKeyedRow",
     "FinessRow",
     "Geography",
     "Indicator",

@@ -13,10 +13,10 @@ class UploadedRow(pa.DataFrameModel):
         strict = False
 
 
-class FinessRow(UploadedRow):
-    """One row per FINESS number, whose check key (Luhn, Corsica 2A/2B as 21/22) is right."""
+class FinessKeyedRow(UploadedRow):
+    """A row whose FINESS number, when it has one, has the right check key (Luhn, Corsica 2A/2B as 21/22)."""
 
-    finess: str = pa.Field(unique=True)
+    finess: str = pa.Field(nullable=True)
 
     @pa.check(
         "finess",
@@ -25,4 +25,10 @@ class FinessRow(UploadedRow):
         "→ Recopiez le numéro FINESS depuis l'annuaire FINESS (finess.sante.gouv.fr).",
     )
     def finess_check_key(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(finess_key_is_valid(pl.col(data.key)))
+        return data.lazyframe.select(pl.col(data.key).is_null() | finess_key_is_valid(pl.col(data.key)))
+
+
+class FinessRow(FinessKeyedRow):
+    """One row per FINESS number, each with the right check key."""
+
+    finess: str = pa.Field(unique=True)

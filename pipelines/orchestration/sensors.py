@@ -103,9 +103,7 @@ def scan_uploads(
     return scan
 
 
-def settled_scan(
-    raw_dir: Path, source_ids: list[str], previous: dict, processed: set[tuple[str, str]]
-) -> UploadScan:
+def settled_scan(raw_dir: Path, source_ids: list[str], previous: dict, processed: set[tuple[str, str]]) -> UploadScan:
     """A look at raw/, and when a file is too fresh to be taken, a second look once it has had time to
     settle, within the same tick: the next tick is 5 to 10 s away, a steward waits for their verdict."""
     scan = scan_uploads(raw_dir, source_ids, previous, processed)

@@ -267,24 +267,33 @@ def _objective(sheet, section: Section, pack: Pack) -> None:
         row += 1
         put(sheet, row, 1, "Fichiers dont ces chiffres sont calculés").font = BOLD
         row += 1
-        first = row
-        _header(sheet, row, ("Fichier", "Source", "Période", "Lignes", "Reçu le", "Traité le", "Empreinte SHA-256"))
-        for upload in section.lineage:
-            row += 1
-            for column, (value, number_format) in enumerate(
-                [
-                    (upload.file_name, None),
-                    (pack.snapshot.source_label(upload.source_id), None),
-                    (upload.period, "mm/yyyy"),
-                    (upload.rows, COUNT),
-                    (upload.first_seen_at, DATETIME),
-                    (upload.processed_at, DATETIME),
-                    (upload.sha256, None),
-                ],
-                start=1,
-            ):
-                put(sheet, row, column, value, number_format)
-        _add_table(sheet, table_name(), first, row, 7)
+        row = _uploads_table(sheet, row, section.lineage, pack, table_name())
+
+
+def _uploads_table(sheet, row: int, uploads, pack, name: str, *, with_status: bool = False) -> int:
+    """One row per uploaded file (its status too, for the list of all the files): the last row written."""
+    headers = ["Fichier", "Source", "Statut", "Période", "Lignes", "Reçu le", "Traité le", "Empreinte SHA-256"]
+    if not with_status:
+        headers.remove("Statut")
+    first = row
+    _header(sheet, row, headers)
+    for upload in uploads:
+        row += 1
+        status = [(STATUS_NAMES.get(upload.status, upload.status), None)] if with_status else []
+        values = [
+            (upload.file_name, None),
+            (pack.snapshot.source_label(upload.source_id), None),
+            *status,
+            (upload.period, "mm/yyyy"),
+            (upload.rows, COUNT),
+            (upload.first_seen_at, DATETIME),
+            (upload.processed_at, DATETIME),
+            (upload.sha256, None),
+        ]
+        for column, (value, number_format) in enumerate(values, start=1):
+            put(sheet, row, column, value, number_format)
+    _add_table(sheet, name, first, row, len(headers))
+    return row
 
 
 def _chart_block(sheet, chart: Chart, row: int, name: str) -> int:
@@ -400,25 +409,7 @@ def _sources(sheet, pack: Pack) -> None:
     row += 2
     put(sheet, row, 1, "Fichiers déposés (tous)").font = BOLD
     row += 1
-    first = row
-    _header(sheet, row, ("Source", "Fichier", "Statut", "Période", "Lignes", "Reçu le", "Traité le", "Empreinte"))
-    for upload in pack.snapshot.uploads:
-        row += 1
-        for column, (value, number_format) in enumerate(
-            [
-                (pack.snapshot.source_label(upload.source_id), None),
-                (upload.file_name, None),
-                (STATUS_NAMES.get(upload.status, upload.status), None),
-                (upload.period, "mm/yyyy"),
-                (upload.rows, COUNT),
-                (upload.first_seen_at, DATETIME),
-                (upload.processed_at, DATETIME),
-                (upload.sha256, None),
-            ],
-            start=1,
-        ):
-            put(sheet, row, column, value, number_format)
-    _add_table(sheet, "FichiersDeposes", first, row, 8)
+    row = _uploads_table(sheet, row, pack.snapshot.uploads, pack, "FichiersDeposes", with_status=True)
 
 
 def _print_setup(sheet, pack: Pack) -> None:
