@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.event_path [--instance sqlite] [--instance postgres] [--repeat 5]
                                               [--scenario un|trente|tous] [--work DIR] [--json FILE]
 
-Each scenario starts `dagster dev` (the webserver and the daemon, as `make ui` does) on a temporary
+Each scenario starts `esante ui` (`dg dev`: the webserver and the daemon, as `make ui` does) on a temporary
 instance, raw/ folder and warehouse, with the project's dagster.yaml; `--instance postgres` puts the
 instance on a temporary PostgreSQL server (Debian's package, as in the tests: tests/postgres_server.py),
 so the two instances are two lines of the same table.
@@ -87,7 +87,7 @@ class Place:
 
 
 class DagsterDev:
-    """`dagster dev -m pipelines.orchestration.definitions` on 127.0.0.1, in its own process group."""
+    """`esante ui` (`dg dev`, as `make ui` runs it) on 127.0.0.1, in its own process group."""
 
     def __init__(self, place: Place):
         self.place = place
@@ -97,10 +97,9 @@ class DagsterDev:
     def start(self) -> DagsterDev:
         from tests.postgres_server import free_port
 
-        command = [str(BIN / "dagster"), "dev", "-m", "pipelines.orchestration.definitions"]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [*command, "-h", "127.0.0.1", "-p", str(free_port())],
+                [str(BIN / "esante"), "ui", "--port", str(free_port())],
                 env=self.place.environment,
                 cwd=self.place.root,
                 stdout=log,
@@ -121,7 +120,7 @@ class DagsterDev:
 
     def check_alive(self) -> None:
         if self.process is not None and self.process.poll() is not None:
-            raise RuntimeError(f"dagster dev s'est arrêté ({self.process.returncode}) : {self.tail()}")
+            raise RuntimeError(f"esante ui s'est arrêté ({self.process.returncode}) : {self.tail()}")
 
     def tail(self) -> str:
         try:

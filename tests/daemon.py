@@ -1,4 +1,5 @@
-"""The real daemon for the end-to-end tests: `dagster dev` on a temporary instance and folder."""
+"""The real daemon for the end-to-end tests: `esante ui` (`dg dev`, as `make ui`) on a temporary instance
+and folder."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def free_port() -> int:
 
 
 class Daemon:
-    """`dagster dev` (webserver and daemon) on a temporary instance and folder, as operators run it."""
+    """`esante ui` (webserver and daemon) on a temporary instance and folder, as operators run it."""
 
     def __init__(self, settings, home: Path, log: Path):
         home.mkdir(exist_ok=True)
@@ -47,16 +48,7 @@ class Daemon:
     def start(self) -> Daemon:
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
-                [
-                    str(Path(sys.executable).parent / "dagster"),
-                    "dev",
-                    "-m",
-                    "pipelines.orchestration.definitions",
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    str(free_port()),
-                ],
+                [str(Path(sys.executable).parent / "esante"), "ui", "--port", str(free_port())],
                 env=self.env,
                 cwd=self.home,
                 stdout=subprocess.DEVNULL,

@@ -118,7 +118,7 @@ def test_esante_run_records_its_runs_in_postgresql_and_a_backup_restores_them(
 
 @pytest.mark.slow
 def test_the_event_path_through_the_real_daemon_on_postgresql(postgres, settings, tmp_path):
-    """`dagster dev` with the instance on PostgreSQL: a drop is validated once, loaded and published."""
+    """`esante ui` with the instance on PostgreSQL: a drop is validated once, loaded and published."""
     url = postgres.create_database("chemin_evenements")
     settings, environment = on(settings, url)
     for source in ("pharmacy_survey", "care_registrations", "mes_statistics"):

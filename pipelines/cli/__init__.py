@@ -133,14 +133,19 @@ def command_run(settings: Settings) -> int:
 
 
 def command_ui(args, settings: Settings) -> int:
-    """`dagster dev` on the project's instance, as `make ui` runs it (listening on 127.0.0.1)."""
-    environment = {**os.environ, **prepare_dagster_home(settings)}
-    dagster = Path(sys.executable).parent / "dagster"
-    os.execve(
-        dagster,
-        [str(dagster), "dev", "-m", "pipelines.orchestration.definitions", "-h", args.host, "-p", str(args.port)],
-        environment,
-    )
+    """`dg dev`, Dagster's project command (webserver and daemon; [tool.dg] in pyproject.toml names the
+    code location), on the project's instance, as `make ui` runs it (listening on 127.0.0.1)."""
+    bin_dir = Path(sys.executable).parent
+    environment = {
+        **os.environ,
+        **prepare_dagster_home(settings),
+        # dg starts the code location with the project's environment: this one, whoever calls
+        "VIRTUAL_ENV": sys.prefix,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    os.chdir(PROJECT_ROOT)  # where dg finds the project (pyproject.toml)
+    dg = bin_dir / "dg"
+    os.execve(dg, [str(dg), "dev", "--host", args.host, "--port", str(args.port)], environment)
     return EXIT_OK  # not reached
 
 
