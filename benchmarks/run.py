@@ -221,7 +221,7 @@ def main() -> None:
         engine, target = DATA_PATH_TARGETS[suffix]
         label = f"{SOURCE_LABELS[item['source']]} ({suffix[1:]}) / {engine}"
         print(
-            f"  {label:42s} : {item['ratio']:4.1f}×  ({item['project']:.3f} s / {item['floor']:.3f} s, "
+            f"  {label:80s} : {item['ratio']:4.1f}×  ({item['project']:.3f} s / {item['floor']:.3f} s, "
             f"{spaced(item['rows'])} lignes ; objectif ≤ {target:.0f}× : "
             f"{'atteint' if item['ratio'] <= target else 'non atteint'})"
         )

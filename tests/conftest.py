@@ -8,6 +8,7 @@ warehouse build their own.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -25,6 +26,23 @@ REFERENCE_DIR = PROJECT_ROOT / "reference"
 hypothesis_settings.register_profile("esante", deadline=None)
 hypothesis_settings.load_profile("esante")
 _SAMPLES: Path | None = None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The end-to-end tests first: they mostly wait on real processes, and with `make test`'s workers
+    (pytest-xdist) the quick tests fill the time around them instead of trailing after them."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored():
+    """Tests that open an instance as the daemon does set DAGSTER_* and ESANTE_* variables in this process:
+    none of them outlives its test (a PostgreSQL URL left behind would point the next test at a stopped
+    server)."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 def samples_dir() -> Path:

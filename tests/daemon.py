@@ -28,7 +28,8 @@ class Daemon:
         home.mkdir(exist_ok=True)
         shutil.copy(Path(__file__).parents[1] / "dagster.yaml", home / "dagster.yaml")
         self.env = {
-            **os.environ,
+            # nothing of the caller's environment points elsewhere (a PostgreSQL URL, another home)
+            **{k: v for k, v in os.environ.items() if not k.startswith(("ESANTE_", "DAGSTER_"))},
             **settings.as_environment(),
             "DAGSTER_HOME": str(home),
             "DAGSTER_STORAGE_DIR": str(home / ".dagster"),

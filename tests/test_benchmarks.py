@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from benchmarks.generate import generate
+from pipelines.contract import unit_by_id
 from pipelines.foundation.settings import PROJECT_ROOT
 from tests.conftest import published, run_pipeline
 
@@ -77,9 +78,9 @@ def test_the_benchmark_runs_at_smoke_scale_and_prints_its_ratios(tmp_path):
     for line in (
         "référence / projet",
         "projet / plancher",
-        "enquête officines (xlsx) / calamine",
-        "suivi CARE (xlsx) / calamine",
-        "statistiques MES (csv) / DuckDB read_csv",
+        f"{unit_by_id('pharmacy_survey').label} (xlsx) / calamine",
+        f"{unit_by_id('care_registrations').label} (xlsx) / calamine",
+        f"{unit_by_id('mes_statistics').label} (csv) / DuckDB read_csv",
         "coût fixe : esante run, raw/ vide",
         "incrémental : nouvelle vague d'enquête",
     ):

@@ -208,6 +208,29 @@ def test_the_sensor_asks_for_a_validation_and_a_coalesced_refresh(settings):
         assert [r.job_name for r in joined.run_requests] == ["validate_pharmacy_survey_upload"]
 
 
+def test_an_upload_left_unpublished_is_asked_again_as_soon_as_its_refresh_is_over(settings):
+    definitions = build_definitions(settings)
+    sensor = definitions.resolve_sensor_def("raw_uploads")
+    copy_sample(settings, "pharmacy_survey")
+    age(next((settings.raw_dir / "pharmacy_survey").iterdir()), 60)
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    with DagsterInstance.ephemeral() as instance:
+        first = sensor(build_sensor_context(instance=instance, definitions=definitions))
+        cursor = json.loads(first.cursor)
+        for state in cursor["pending"]["pharmacy_survey"].values():
+            state["asked"] -= 60  # its refresh was asked for a minute ago
+        running = DagsterRun(job_name="refresh_pharmacy_survey", run_id="b" * 36, status=DagsterRunStatus.STARTED)
+        instance.add_run(running)
+        context = build_sensor_context(instance=instance, definitions=definitions, cursor=json.dumps(cursor))
+        assert isinstance(sensor(context), SkipReason)  # the refresh still runs: its end tells
+        instance.report_run_failed(running)  # it died (failed by run monitoring): the upload is not published
+        context = build_sensor_context(instance=instance, definitions=definitions, cursor=json.dumps(cursor))
+        again = sensor(context)
+        assert [r.job_name for r in again.run_requests] == ["refresh_pharmacy_survey"]
+        assert json.loads(again.cursor)["pending"]["pharmacy_survey"].popitem()[1]["attempts"] == 2
+
+
 def test_a_monthly_source_is_refreshed_once_its_new_files_are_validated_with_their_months(settings, reference):
     definitions = build_definitions(settings)
     sensor = definitions.resolve_sensor_def("raw_uploads")

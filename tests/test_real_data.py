@@ -52,13 +52,17 @@ def test_a_care_follow_up_with_both_finess_ej_and_et_is_read_with_the_ej_kept(tm
     """The regional follow-ups carry « FINESS EJ » and « N° FINESS ET »: the ET is the row's key, the EJ
     is kept; a row with only its EJ is matched to the EJ's single establishment in the reference."""
     known = reference.table("finess_sante_pdl")
-    single = (
-        known.group_by("nofinessej").agg(pl.len().alias("n"), pl.col("nofinesset").first()).filter(pl.col("n") == 1)
-    )
-    only_ej, its_et = single.row(0)[0], single.row(0)[2]
     source = load_workbook(sample_path("care_registrations"))
     detail = source["Suivi établissements"]
     header_row = 3
+    in_sample = {str(row[0]) for row in detail.iter_rows(min_row=header_row + 1, max_col=1, values_only=True)}
+    single = (  # an EJ with a single establishment, one the sample does not already list
+        known.group_by("nofinessej")
+        .agg(pl.len().alias("n"), pl.col("nofinesset").first())
+        .filter((pl.col("n") == 1) & ~pl.col("nofinesset").is_in(sorted(in_sample)))
+        .sort("nofinessej")
+    )
+    only_ej, its_et = single.row(0)[0], single.row(0)[2]
     detail.insert_cols(2)
     detail.cell(header_row, 1).value, detail.cell(header_row, 2).value = "N° FINESS ET", "FINESS EJ"
     by_et = dict(known.select("nofinesset", "nofinessej").iter_rows())

@@ -118,7 +118,9 @@ def settled_scan(raw_dir: Path, source_ids: list[str], previous: dict, processed
 
 WAITING = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED]
 IN_PROGRESS = [*WAITING, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
-RETRY_AFTER_SECONDS = 90  # an upload still not published this long after its refresh ended: ask again
+# An upload still not published once the refresh asked for it has ended (failed, or killed and failed by
+# run monitoring) is asked again; a request is in the queue by the next tick, hence a short grace.
+RETRY_GRACE_SECONDS = 15
 MAX_ATTEMPTS = 3
 
 
@@ -177,16 +179,18 @@ def build_upload_sensor(
                 unpublished.pop(source_id)
                 continue
             unpublished[source_id] = waiting
-            due = {sha: st for sha, st in waiting.items() if not st["asked"] or now - st["asked"] > RETRY_AFTER_SECONDS}
+            due = {sha: st for sha, st in waiting.items() if not st["asked"] or now - st["asked"] > RETRY_GRACE_SECONDS}
             if not due:
                 continue
+            asked_before = any(st["asked"] for st in due.values())
+            if asked_before and refreshes(context.instance, unit, IN_PROGRESS):
+                continue  # the refresh asked for is queued or running: its end tells
             verdicts = {sha: ledger.verdict(source_id, sha) for sha in due}
             if unit.monthly and any(
                 v is None and now - due[sha]["since"] < PENDING_GIVE_UP_SECONDS for sha, v in verdicts.items()
             ):
                 continue  # the months to recompute are known once every new file is validated
-            never_asked = all(not st["asked"] for st in due.values())
-            if refreshes(context.instance, unit, WAITING if never_asked else IN_PROGRESS) and not unit.monthly:
+            if not asked_before and not unit.monthly and refreshes(context.instance, unit, WAITING):
                 for state in due.values():  # a waiting refresh reads raw/ when it starts: they join it
                     state["asked"] = now
                 continue

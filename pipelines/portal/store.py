@@ -92,7 +92,9 @@ def change_data(change: Change) -> dict:
 
 
 def now() -> str:
-    return dt.datetime.now().isoformat(timespec="seconds")
+    # to the microsecond: two files sent within the same second keep their order (the comparison with
+    # the previous file depends on it)
+    return dt.datetime.now().isoformat(timespec="microseconds")
 
 
 def new_identifier() -> str:
