@@ -9,7 +9,7 @@ export UV_COMPILE_BYTECODE := 1
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint ui portail docs clean
+.PHONY: install run test test-daemon lint ui portail docs clean
 
 install: $(STAMP)
 
@@ -24,8 +24,13 @@ $(STAMP): pyproject.toml uv.lock | $(UV)
 run: $(STAMP)
 	$(VENV)/bin/esante run
 
+# Three workers (pytest-xdist): the end-to-end tests mostly wait on real processes, quick ones fill in.
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -m "not daemon" -n 3 --dist worksteal
+
+# The real Dagster daemon and webserver: a drop to publication, restarts, thirty drops at once (CI runs it too).
+test-daemon: $(STAMP)
+	$(VENV)/bin/python -m pytest -m daemon -n 2 --dist worksteal
 
 # ruff (lint and format) and the layers of pipelines/ ([tool.importlinter] in pyproject.toml).
 lint: $(STAMP)

@@ -31,7 +31,7 @@ _SAMPLES: Path | None = None
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The end-to-end tests first: they mostly wait on real processes, and with `make test`'s workers
     (pytest-xdist) the quick tests fill the time around them instead of trailing after them."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    items.sort(key=lambda item: not (item.get_closest_marker("slow") or item.get_closest_marker("daemon")))
 
 
 @pytest.fixture(autouse=True)

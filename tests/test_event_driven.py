@@ -381,7 +381,7 @@ def test_each_upload_is_parsed_once_and_its_verdict_reused(settings, reference):
 # --- the real daemon ------------------------------------------------------------------------------
 
 
-@pytest.mark.slow
+@pytest.mark.daemon
 def test_the_real_daemon_publishes_a_dropped_file_and_reports_a_broken_one(settings, tmp_path, monkeypatch):
     for source in SOURCES:
         (settings.raw_dir / source).mkdir()
@@ -427,7 +427,7 @@ def _sha(path: Path) -> str:
     return file_sha256(path)
 
 
-@pytest.mark.slow
+@pytest.mark.daemon
 def test_starting_the_daemon_after_esante_run_launches_no_run(settings, tmp_path, monkeypatch):
     copy_all_samples(settings)
     home = tmp_path / "home"

@@ -17,10 +17,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import DagsterEvent, DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
+from dagster._core.utils import make_new_run_id
 
 from pipelines.contract import unit_by_id
 from pipelines.foundation.problems import errors
+from pipelines.orchestration.recovery import fail_dead_runs
 from pipelines.validation.parse import parse_upload
 from pipelines.warehouse.publication import processed_uploads, published_version
 from tests.conftest import copy_all_samples, copy_sample, published, run_pipeline, temporary_settings
@@ -84,7 +86,7 @@ def test_runs_killed_at_random_moments_never_block_the_next_run(tmp_path, monkey
     assert kpi_rows(settings.warehouse_path)
 
 
-@pytest.mark.slow
+@pytest.mark.daemon
 def test_a_daemon_killed_during_a_refresh_and_restarted_publishes_the_file_once(tmp_path):
     settings = temporary_settings(tmp_path / "live")
     for source in ("pharmacy_survey", "care_registrations", "mes_statistics"):
@@ -121,6 +123,28 @@ def test_a_daemon_killed_during_a_refresh_and_restarted_publishes_the_file_once(
             "'pharmacy_mssante_rate' AND territory_level = 'departement'"
         ).fetchall() == [(123, 156)]
     assert statuses.count("SUCCESS") == 1 and "STARTED" not in statuses, statuses
+
+
+def test_a_run_killed_before_its_resources_tagged_it_is_failed_by_the_process_its_start_event_names(tmp_path):
+    """The daemon killed while a run sets up its resources: the run has no process tag yet, but its
+    start event names its process; gone, the run is failed (a live one is left alone)."""
+    daemon = Daemon(temporary_settings(tmp_path / "live"), tmp_path / "home", tmp_path / "dev.log")  # not started
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    with daemon.instance() as instance:
+        runs = {}
+        for job, pid in (("refresh_pharmacy_survey", gone.pid), ("refresh_care_registrations", os.getpid())):
+            run = instance.add_run(DagsterRun(job_name=job, run_id=make_new_run_id()))
+            instance.report_dagster_event(
+                DagsterEvent(DagsterEventType.RUN_START.value, job_name=job, pid=pid), run_id=run.run_id
+            )
+            runs[job] = run.run_id
+        assert {instance.get_run_by_id(i).status for i in runs.values()} == {DagsterRunStatus.STARTED}
+        [line] = fail_dead_runs(instance)
+        assert f"processus {gone.pid} disparu" in line and "refresh_pharmacy_survey" in line
+        assert instance.get_run_by_id(runs["refresh_pharmacy_survey"]).status == DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id(runs["refresh_care_registrations"]).status == DagsterRunStatus.STARTED
+        assert fail_dead_runs(instance) == []
 
 
 # --- an analyst's read-write session --------------------------------------------------------------

@@ -24,7 +24,7 @@ from tests import hostile_files as hostile
 from tests.conftest import sample_path, samples_dir, temporary_settings
 from tests.daemon import Daemon
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.daemon
 BUSY = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
 
 

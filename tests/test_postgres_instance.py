@@ -116,7 +116,7 @@ def test_esante_run_records_its_runs_in_postgresql_and_a_backup_restores_them(
     assert not (restored / "instance" / "dagster.pgdump").exists()
 
 
-@pytest.mark.slow
+@pytest.mark.daemon
 def test_the_event_path_through_the_real_daemon_on_postgresql(postgres, settings, tmp_path):
     """`esante ui` with the instance on PostgreSQL: a drop is validated once, loaded and published."""
     url = postgres.create_database("chemin_evenements")
@@ -223,7 +223,7 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-@pytest.mark.slow
+@pytest.mark.daemon
 def test_the_services_run_as_their_systemd_units_say_on_postgresql(postgres, tmp_path):
     """The units' own command lines with deploy/esante.env's settings (moved into tmp_path): the UI
     answers under /dagster/ on 127.0.0.1, the portal shows its login page, and the daemon publishes a
