@@ -210,7 +210,8 @@ def main() -> None:
     print(
         f"incrémental : nouvelle vague d'enquête, du dépôt dans raw/ à l'entrepôt publié : {arrival:.2f} s "
         "(capteur réel évalué contre l'instance réelle dans un processus neuf, ses RunRequest exécutées en "
-        "processus ; sans l'attente du démon entre deux passages du capteur, 15 à 30 s)"
+        "processus ; sans l'attente du prochain passage du capteur, 5 s au plus ; par le vrai démon : "
+        "python -m benchmarks.event_path)"
     )
     print(
         f"chemin des données par source (validation d'un fichier / lecture nue, même processus, "
