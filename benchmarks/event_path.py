@@ -331,54 +331,6 @@ def pharmacy_waves(folder: Path, count: int, first: dt.date = dt.date(2025, 1, 1
     return waves
 
 
-def thirty_files(folder: Path) -> list[Path]:
-    """The load test's mix: 20 survey waves and one copy under another name, CARE and MES files,
-    5 invalid files (not a workbook, empty, wrong values, legacy .xls, truncated); raw/<source>/ layout."""
-    from assets.care_registrations.sample import build_care_followup
-    from assets.pharmacy_survey.sample import build_pharmacy_wave, load_sarthe_pharmacies
-    from tests import hostile_files as hostile
-    from tests.conftest import samples_dir
-
-    pharmacies = load_sarthe_pharmacies()
-    survey, care, mes = (folder / s for s in SOURCES)
-    for place in (survey, care, mes):
-        place.mkdir(parents=True)
-    files = []
-    for month in range(1, 21):
-        wave = dt.date(2023 + (month - 1) // 12, (month - 1) % 12 + 1, 1)
-        count = 20 + month
-        files.append(
-            build_pharmacy_wave(
-                survey / f"{wave:%Y-%m} vague.xlsx",
-                pharmacies[month : month + count],
-                mssante_count=count // 2 + month % 5,
-                fax_count=count - month,
-                wave=wave,
-                seed=month,
-            )
-        )
-    files.append(Path(shutil.copy2(files[0], survey / "copie de 2023-01 vague.xlsx")))
-    files.append(hostile.write_pdf_as_xlsx(survey, "2024-09 rapport.xlsx"))
-    files.append(hostile.write_empty_csv(survey, "2024-10 vide.csv"))
-    files.append(
-        hostile.write_survey_xlsx(
-            survey,
-            "2024-11 fautes.xlsx",
-            [["720008994", "P", "Bientôt", "Non"]],
-            ["FINESS", "Raison sociale", "MSSanté", "Fax"],
-        )
-    )
-    samples = samples_dir()
-    files += [Path(shutil.copy2(p, care)) for p in sorted((samples / "care_registrations").iterdir())]
-    files.append(build_care_followup(care / "2024-12 suivi CARE.xlsx", state_date=dt.date(2024, 12, 10), seed=7))
-    files.append(hostile.write_legacy_xls(care, "2024-11 suivi.xls"))
-    files += [Path(shutil.copy2(p, mes)) for p in sorted((samples / "mes_statistics").iterdir())]
-    files.append(hostile.write_truncated_xlsx(mes, "2024-12 MES.xlsx"))
-    if len(files) != 30:
-        raise RuntimeError(f"{len(files)} fichiers au lieu de 30")
-    return files
-
-
 # --- the two scenarios ------------------------------------------------------------------------
 
 
@@ -466,7 +418,9 @@ def one_drop(work: Path, urls: dict[str, str | None], repeat: int) -> list[Outco
 def thirty_drops(work: Path, kind: str, pg) -> Outcome:
     place = Place.make(work / f"trente-{kind}", pg.create_database("trente") if pg else None)
     staging = place.root / "fichiers"
-    files = thirty_files(staging)
+    from tests.load_mix import thirty_files
+
+    files, _ = thirty_files(staging)
     contents = {(f.parent.name, file_sha256(f)) for f in files}
     with place.instance() as instance, DagsterDev(place) as daemon:
         daemon.wait_ready(instance)
