@@ -2,10 +2,12 @@
 input messages and a version cell; filled with a sample's rows, it is accepted as it is."""
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import column_index_from_string
 
 from pipelines.contract.discovery import discover_units
 from pipelines.contract.rows import ROW
@@ -139,3 +141,83 @@ def test_dates_and_codes_keep_their_form(reference, tmp_path):
     formats = {c.value: sheet.column_dimensions[c.column_letter].number_format for c in sheet[1]}
     assert formats["FINESS"] == "@"  # a leading zero is never dropped
     assert formats["Date de réponse"].startswith("DD/MM/YYYY")
+
+
+# --- opened by LibreOffice ------------------------------------------------------------------------
+
+ODF = {
+    "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+    "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+}
+
+
+def _repeat(element, what: str) -> int:
+    return int(element.get(f"{{{ODF['table']}}}number-{what}-repeated", "1"))
+
+
+def _row_validations(table, row_number: int) -> list[str | None]:
+    """The validation name of each cell of a row of an ODS table (repeated rows and cells expanded)."""
+    seen = 0
+    for row in table.iter(f"{{{ODF['table']}}}table-row"):
+        seen += _repeat(row, "rows")
+        if seen >= row_number:
+            names: list[str | None] = []
+            for cell in row:
+                if cell.tag in (f"{{{ODF['table']}}}table-cell", f"{{{ODF['table']}}}covered-table-cell"):
+                    name = cell.get(f"{{{ODF['table']}}}content-validation-name")
+                    names += [name] * min(_repeat(cell, "columns"), 1000)
+            return names
+    return []
+
+
+def test_libreoffice_opens_each_template_with_its_dropdowns_fed_by_the_hidden_list(reference, tmp_path):
+    """LibreOffice Calc (Debian's libreoffice-calc-nogui, headless) converts each template to ODS: every
+    yes/no or closed-list column keeps a dropdown list whose named range holds the contract's words."""
+    import subprocess
+    import zipfile
+    from xml.etree import ElementTree
+
+    import fastexcel
+
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        pytest.fail(
+            "LibreOffice est absent : apt-get install -y libreoffice-calc-nogui (Debian), comme le fait .ci/run."
+        )
+    templates = [write_template(unit, reference, tmp_path / f"{sid}.xlsx") for sid, unit in sorted(UNITS.items())]
+    converted = tmp_path / "ods"
+    subprocess.run(
+        [soffice, f"-env:UserInstallation={(tmp_path / 'profil').as_uri()}", "--headless", "--convert-to", "ods",
+         "--outdir", str(converted), *map(str, templates)],
+        check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    checked = 0
+    for source_id, unit in sorted(UNITS.items()):
+        ods = converted / f"{source_id}.ods"
+        content = ElementTree.fromstring(zipfile.ZipFile(ods).read("content.xml"))
+        validations = {
+            v.get(f"{{{ODF['table']}}}name"): v for v in content.iter(f"{{{ODF['table']}}}content-validation")
+        }
+        ranges = {
+            r.get(f"{{{ODF['table']}}}name"): r.get(f"{{{ODF['table']}}}cell-range-address")
+            for r in content.iter(f"{{{ODF['table']}}}named-range")
+        }
+        data = next(content.iter(f"{{{ODF['table']}}}table"))  # the first sheet holds the data
+        first_row = _row_validations(data, 2)
+        lists = fastexcel.read_excel(ods).load_sheet_by_name(LISTS_SHEET, header_row=None).to_polars()
+        for position, column in enumerate(template_columns(unit)):
+            if column.kind not in ("yes_no", "choice"):
+                continue
+            validation = validations[first_row[position]]
+            condition = validation.get(f"{{{ODF['table']}}}condition")
+            assert condition.startswith("of:cell-content-is-in-list("), (source_id, column.name, condition)
+            assert validation.get(f"{{{ODF['table']}}}display-list") != "no"  # the arrow is shown
+            name = condition.removeprefix("of:cell-content-is-in-list(").removesuffix(")")
+            address = ranges[name]  # e.g. $Listes.$B$2:.$B$3
+            assert address.startswith(f"${LISTS_SHEET}.")
+            letter = address.split(".")[1].split("$")[1]
+            start, end = (int(part.rsplit("$", 1)[1]) for part in address.split(":"))
+            words = lists[:, column_index_from_string(letter) - 1].to_list()[start - 1 : end]
+            assert words == list(display_words(column, reference).values()), (source_id, column.name)
+            checked += 1
+    assert checked >= len([u for u in UNITS.values() if u.source_id != "mes_statistics"])
