@@ -2,12 +2,11 @@
 
 A run killed in the middle of a step (SIGKILL, a crash, a reboot) stays STARTED in the instance.
 Every run of the project is tagged with its process and host (WarehouseResource, and `esante run`);
-a run killed before its resources tagged it is known by the process its start event names, when
-the instance launches runs on this machine. A run of this host whose process is gone is reported
-failed here, which frees what Dagster holds
-for it (its place in the run queue and its pool slots). The writer lock needs nothing: the kernel
-released it when the process died. `esante run` does this at start, and a sensor does it in the
-daemon (beside Dagster's own run monitoring).
+a run killed before its resources tagged it is known by the process its start event names, when the
+instance launches runs on this machine. A run of this host whose process is gone is reported failed
+here, which frees what Dagster holds for it (its place in the run queue and its pool slots). The
+writer lock needs nothing: the kernel released it when the process died. `esante run` does this at
+start, and a sensor does it in the daemon (beside Dagster's own run monitoring).
 """
 
 import socket
