@@ -169,3 +169,18 @@ def test_kpi_does_not_load_dagster(sample_warehouse):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_objective_views_read_from_the_widest_territory_down_the_whole_before_its_segments(sample_warehouse):
+    levels = ["region", "departement", "epci", "commune"]
+    with published(sample_warehouse) as connection:
+        rows = connection.execute(
+            "SELECT indicateur, niveau, territoire, segment FROM kpi.v_objectif_6_telesante"
+        ).fetchall()
+    assert len(rows) > 10
+    keys = [
+        (indicator, levels.index(level), place, segment is not None, segment or "")
+        for indicator, level, place, segment in rows
+    ]
+    assert keys == sorted(keys)
+    assert rows[0][1] == "departement" and rows[0][3] is None  # the département's whole value comes first
