@@ -78,31 +78,20 @@ WHERE rang = 1;
 COMMENT ON VIEW kpi.v_dernieres_valeurs IS 'Dernière valeur connue de chaque indicateur, par territoire et segment, en colonnes françaises.';
 
 
--- Ordered as a reader scans them: by indicator, from the widest territory down, the whole before its segments.
-CREATE OR REPLACE VIEW kpi.v_objectif_1_inclusion AS SELECT * EXCLUDE (objectif) FROM kpi.v_dernieres_valeurs WHERE objectif = 1
+-- One objective's latest values, ordered as a reader scans them: by indicator, from the widest territory
+-- down, the whole before its segments.
+CREATE OR REPLACE MACRO kpi.valeurs_objectif(numero) AS TABLE
+SELECT * EXCLUDE (objectif) FROM kpi.v_dernieres_valeurs WHERE objectif = numero
 ORDER BY indicateur, list_position(['france', 'region', 'departement', 'epci', 'commune'], niveau), territoire,
     segment NULLS FIRST;
-CREATE OR REPLACE VIEW kpi.v_objectif_2_mon_espace_sante AS SELECT * EXCLUDE (objectif) FROM kpi.v_dernieres_valeurs WHERE objectif = 2
-ORDER BY indicateur, list_position(['france', 'region', 'departement', 'epci', 'commune'], niveau), territoire,
-    segment NULLS FIRST;
-CREATE OR REPLACE VIEW kpi.v_objectif_3_elus_cls AS SELECT * EXCLUDE (objectif) FROM kpi.v_dernieres_valeurs WHERE objectif = 3
-ORDER BY indicateur, list_position(['france', 'region', 'departement', 'epci', 'commune'], niveau), territoire,
-    segment NULLS FIRST;
-CREATE OR REPLACE VIEW kpi.v_objectif_4_cybersecurite AS SELECT * EXCLUDE (objectif) FROM kpi.v_dernieres_valeurs WHERE objectif = 4
-ORDER BY indicateur, list_position(['france', 'region', 'departement', 'epci', 'commune'], niveau), territoire,
-    segment NULLS FIRST;
-CREATE OR REPLACE VIEW kpi.v_objectif_5_ressources AS SELECT * EXCLUDE (objectif) FROM kpi.v_dernieres_valeurs WHERE objectif = 5
-ORDER BY indicateur, list_position(['france', 'region', 'departement', 'epci', 'commune'], niveau), territoire,
-    segment NULLS FIRST;
-CREATE OR REPLACE VIEW kpi.v_objectif_6_telesante AS SELECT * EXCLUDE (objectif) FROM kpi.v_dernieres_valeurs WHERE objectif = 6
-ORDER BY indicateur, list_position(['france', 'region', 'departement', 'epci', 'commune'], niveau), territoire,
-    segment NULLS FIRST;
-CREATE OR REPLACE VIEW kpi.v_objectif_7_messagerie AS SELECT * EXCLUDE (objectif) FROM kpi.v_dernieres_valeurs WHERE objectif = 7
-ORDER BY indicateur, list_position(['france', 'region', 'departement', 'epci', 'commune'], niveau), territoire,
-    segment NULLS FIRST;
-CREATE OR REPLACE VIEW kpi.v_objectif_8_ergonomie AS SELECT * EXCLUDE (objectif) FROM kpi.v_dernieres_valeurs WHERE objectif = 8
-ORDER BY indicateur, list_position(['france', 'region', 'departement', 'epci', 'commune'], niveau), territoire,
-    segment NULLS FIRST;
+CREATE OR REPLACE VIEW kpi.v_objectif_1_inclusion AS FROM kpi.valeurs_objectif(1);
+CREATE OR REPLACE VIEW kpi.v_objectif_2_mon_espace_sante AS FROM kpi.valeurs_objectif(2);
+CREATE OR REPLACE VIEW kpi.v_objectif_3_elus_cls AS FROM kpi.valeurs_objectif(3);
+CREATE OR REPLACE VIEW kpi.v_objectif_4_cybersecurite AS FROM kpi.valeurs_objectif(4);
+CREATE OR REPLACE VIEW kpi.v_objectif_5_ressources AS FROM kpi.valeurs_objectif(5);
+CREATE OR REPLACE VIEW kpi.v_objectif_6_telesante AS FROM kpi.valeurs_objectif(6);
+CREATE OR REPLACE VIEW kpi.v_objectif_7_messagerie AS FROM kpi.valeurs_objectif(7);
+CREATE OR REPLACE VIEW kpi.v_objectif_8_ergonomie AS FROM kpi.valeurs_objectif(8);
 COMMENT ON VIEW kpi.v_objectif_1_inclusion IS 'Objectif 1, inclusion numérique : dernières valeurs des indicateurs.';
 COMMENT ON VIEW kpi.v_objectif_2_mon_espace_sante IS 'Objectif 2, Mon espace santé : dernières valeurs des indicateurs.';
 COMMENT ON VIEW kpi.v_objectif_3_elus_cls IS 'Objectif 3, élus et contrats locaux de santé : dernières valeurs des indicateurs.';
